@@ -1,0 +1,139 @@
+"""Operator commands (`flask --app stickerreg ...`); each calls the same services as the web."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import click
+from flask import Flask, current_app
+from sqlmodel import select
+
+from stickerreg import codes, db
+from stickerreg.emails import composer
+from stickerreg.mail import transport_from_config
+from stickerreg.models import Sticker, User
+from stickerreg.services import accounts, outbox, stickers
+
+DEMO_EMAIL = "demo@stickerreg.se"
+DEMO_PASSWORD = "stickerreg-demo-2026"
+DEMO_STICKERS = [
+    {"label": "Nycklar", "lost_mode": True, "reward_text": "Hittelön 200 kr"},
+    {"label": "Plånbok", "lost_mode": False, "reward_text": None},
+    {"label": "Ryggsäck", "lost_mode": False, "reward_text": None},
+]
+
+
+def _engine():
+    return current_app.extensions["db_engine"]
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    db.migrate(current_app.config["DATABASE_URL"])
+    click.echo("database is at the newest migration")
+
+
+@click.command("seed-demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the demo owner and stickers as JSON.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when any user exists already.")
+def seed_demo(as_json: bool, if_empty: bool) -> None:
+    """Create a demo owner with a few labelled, active stickers (idempotent)."""
+    with db.session_scope(_engine()) as session:
+        if if_empty and session.exec(select(User)).first() is not None:
+            click.echo("database has users already; demo data not added")
+            return
+        owner = accounts.find_by_email(session, DEMO_EMAIL) or accounts.create_user(
+            session, email=DEMO_EMAIL, password=DEMO_PASSWORD, display_name="Demo Demosson"
+        )
+        owned = list(session.exec(select(Sticker).where(Sticker.owner_id == owner.id).order_by(Sticker.id)))
+        if not owned:
+            owned = [_demo_sticker(session, owner, spec) for spec in DEMO_STICKERS]
+        session.commit()
+        result = {
+            "owner_email": owner.email,
+            "password": DEMO_PASSWORD,
+            "stickers": [{"code": s.code, "label": s.label} for s in owned],
+        }
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(f"demo owner: {result['owner_email']} / {result['password']}")
+    base = current_app.config["PUBLIC_BASE_URL"]
+    for item in result["stickers"]:
+        click.echo(f"  {codes.display(item['code'])}  {item['label']:<10} {base}/s/{item['code']}")
+
+
+def _demo_sticker(session, owner: User, spec: dict) -> Sticker:
+    [sticker] = stickers.mint(session, count=1)
+    stickers.activate_for(session, sticker, owner, label=spec["label"])
+    sticker.lost_mode = spec["lost_mode"]
+    sticker.reward_text = spec["reward_text"]
+    session.add(sticker)
+    return sticker
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Send queued email."""
+
+
+def _worker_args(app: Flask) -> dict:
+    return dict(
+        compose=composer(app),
+        transport=transport_from_config(app.config["SMTP_URL"], app.config["MAIL_DIR"]),
+        max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"],
+    )
+
+
+@outbox_group.command("run")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between passes.")
+def outbox_run(once: bool, poll: float) -> None:
+    """Run the outbox worker (SMTP_URL, or .eml files under MAIL_DIR)."""
+    app = current_app._get_current_object()
+    if once:
+        stats = outbox.run_once(_engine(), **_worker_args(app))
+        click.echo(f"sent {stats.sent}, failed {stats.failed}, dead {stats.dead}, cancelled {stats.cancelled}")
+        return
+    stop = threading.Event()
+    click.echo("outbox worker running; Ctrl-C stops it")
+    try:
+        outbox.run_forever(_engine(), stop=stop, poll_seconds=poll, **_worker_args(app))
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@outbox_group.command("status")
+def outbox_status() -> None:
+    """How many emails are pending, sent, dead or cancelled."""
+    with db.session_scope(_engine()) as session:
+        for status, count in outbox.counts(session).items():
+            click.echo(f"{status:<10} {count}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the app with an outbox worker thread beside it (the demo setup of `make run`)."""
+    app = current_app._get_current_object()
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=outbox.run_forever,
+        kwargs=dict(engine=_engine(), stop=stop, **_worker_args(app)),
+        name="outbox-worker",
+        daemon=True,
+    )
+    worker.start()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+
+
+def register(app: Flask) -> None:
+    """Add the commands to `flask --app stickerreg`."""
+    for command in (init_db, seed_demo, outbox_group, serve):
+        app.cli.add_command(command)

@@ -1,0 +1,62 @@
+"""Configuration from the environment: one place that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-secret-key-never-in-production"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("STICKERREG_INSTANCE", PROJECT_ROOT / "instance"))
+
+
+class InsecureConfigError(RuntimeError):
+    """Raised when the app would start outside debug with the development secret."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def from_env() -> dict:
+    """Read every setting the app knows from environment variables."""
+    return {
+        "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET_KEY),
+        "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'stickerreg.sqlite3'}"),
+        "SMTP_URL": _env("SMTP_URL"),
+        "MAIL_FROM": _env("MAIL_FROM", "Stickerreg <no-reply@stickerreg.se>"),
+        "MAIL_DIR": _env("MAIL_DIR", str(INSTANCE_DIR / "mail")),
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Set explicitly so Flask-Limiter never silently falls back (it warns if unset).
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
+        "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
+    }
+
+
+def defaults() -> dict:
+    """Settings that are not read from the environment."""
+    return {
+        "MAX_CONTENT_LENGTH": 64 * 1024,  # finder forms are small; anything bigger is refused
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PREFERRED_URL_SCHEME": "https",
+        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+        "LANGUAGES": ("sv", "en"),
+        "WTF_CSRF_TIME_LIMIT": 4 * 3600,
+        # Finder pages send no Referer at all (privacy), so Flask-WTF's strict Referer
+        # check on HTTPS would reject honest forms; the token and SameSite cookie remain.
+        "WTF_CSRF_SSL_STRICT": False,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "OUTBOX_MAX_ATTEMPTS": 6,
+    }
+
+
+def check_secret(config: dict, *, debug: bool) -> None:
+    """Refuse to run outside debug and testing with the development secret key."""
+    if config.get("SECRET_KEY") == DEV_SECRET_KEY and not (debug or config.get("TESTING")):
+        raise InsecureConfigError(
+            "SECRET_KEY is the development default; set SECRET_KEY in the environment."
+        )

@@ -1,0 +1,95 @@
+"""Compose outbox emails from templates, in the reader's language, at send time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from flask import Flask, current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlmodel import Session
+
+from stickerreg.models import Conversation, ConversationStatus, Message, OutboxMessage, Sticker, User
+from stickerreg.services import relay
+from stickerreg.services.outbox import Composer
+from stickerreg.text import defang
+
+
+class UnknownEmailKind(ValueError):
+    """An outbox row of a kind nobody knows how to write (a bug: retried, then dead)."""
+
+
+def composer(app: Flask) -> Composer:
+    """A compose function for the outbox worker, bound to this app's templates and settings."""
+
+    def compose(session: Session, row: OutboxMessage) -> EmailMessage | None:
+        build = _BUILDERS.get(row.kind)
+        if build is None:
+            raise UnknownEmailKind(row.kind)
+        base_url = app.config["PUBLIC_BASE_URL"]
+        with app.test_request_context("/", base_url=base_url):
+            return build(session, row)
+
+    return compose
+
+
+def _finder_message(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    conversation, message = _load(session, row)
+    sticker = session.get(Sticker, conversation.sticker_id) if conversation else None
+    owner = session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
+    if owner is None or conversation.status != ConversationStatus.OPEN:
+        return None  # sticker gone or conversation closed since: nothing to tell
+    with force_locale(owner.locale):
+        context = dict(
+            label=sticker.label,
+            body=defang(message.body),
+            found_where=defang(conversation.found_where or ""),
+            conversation=conversation,
+            # The account issue adds the owner's conversation pages; until then, the site.
+            site_url=url_for("finder.index", _external=True),
+        )
+        subject = _("Someone found your item: %(label)s", label=sticker.label) if sticker.label else _("Someone found your item")
+        return _email(row, owner.email, subject, "emails/finder_message", context)
+
+
+def _owner_reply(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    conversation, message = _load(session, row)
+    if conversation is None or not conversation.finder_email or conversation.status != ConversationStatus.OPEN:
+        return None
+    # A fresh private link for this email: the plain token is never stored anywhere.
+    token = relay.issue_link(session, conversation)
+    with force_locale(conversation.finder_locale):
+        context = dict(
+            body=defang(message.body),
+            conversation_url=url_for("finder.conversation", token=token, _external=True),
+        )
+        return _email(row, conversation.finder_email, _("The owner replied to your message"), "emails/owner_reply", context)
+
+
+def _load(session: Session, row: OutboxMessage) -> tuple[Conversation | None, Message | None]:
+    conversation = session.get(Conversation, row.payload.get("conversation_id"))
+    message = session.get(Message, row.payload.get("message_id"))
+    if conversation is None or message is None or message.conversation_id != conversation.id:
+        return None, None
+    return conversation, message
+
+
+def _email(row: OutboxMessage, to: str, subject: str, template: str, context: dict) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = current_app.config["MAIL_FROM"]
+    email["To"] = to
+    email["Subject"] = subject
+    email["Message-ID"] = row.email_message_id
+    email["Date"] = formatdate(localtime=False)
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(render_template(f"{template}.txt", **context))
+    email.add_alternative(render_template(f"{template}.html", **context), subtype="html")
+    return email
+
+
+_BUILDERS: dict[str, Callable[[Session, OutboxMessage], EmailMessage | None]] = {
+    relay.NOTIFY_OWNER: _finder_message,
+    relay.NOTIFY_FINDER: _owner_reply,
+}

@@ -1,0 +1,13 @@
+"""Flask extensions, created once and bound to each app in create_app."""
+
+from __future__ import annotations
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+babel = Babel()
+# Per-client limits key on the remote address (ProxyFix makes it the real one behind a proxy).
+limiter = Limiter(key_func=get_remote_address)

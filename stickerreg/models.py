@@ -1,0 +1,161 @@
+"""SQLModel tables for the finder path: users, stickers, the relay and the outbox.
+
+Times are stored as UTC. Enumerations are stored as short strings (not database enum
+types) so later migrations can add states without altering a type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC and hands them back aware (SQLite has no zones)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def _created() -> datetime:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class StickerStatus(str, Enum):
+    UNCLAIMED = "unclaimed"  # minted, waiting for a customer to claim its set
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"  # owner reported it lost or destroyed
+    VOIDED = "voided"  # misprint; can never be claimed
+
+
+class ConversationStatus(str, Enum):
+    OPEN = "open"
+    HELD = "held"  # sticker not active yet: kept, delivered when claimed
+    UNDELIVERABLE = "undeliverable"  # no such sticker; the finder is not told
+    CLOSED = "closed"  # item returned
+    BLOCKED = "blocked"  # owner reported abuse
+
+
+class Sender(str, Enum):
+    FINDER = "finder"
+    OWNER = "owner"
+
+
+class OutboxStatus(str, Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up after repeated failures
+    CANCELLED = "cancelled"  # nothing left to send (recipient or conversation gone)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)  # stored lower-case
+    password_hash: str | None = Field(default=None, max_length=255)
+    display_name: str = Field(default="", max_length=100)
+    locale: str = Field(default="sv", max_length=5)
+    created_at: datetime = _created()
+
+
+class Sticker(SQLModel, table=True):
+    __tablename__ = "stickers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=12, unique=True, index=True)
+    status: str = Field(default=StickerStatus.UNCLAIMED.value, max_length=16, index=True)
+    owner_id: int | None = Field(
+        default=None, foreign_key="users.id", index=True, ondelete="SET NULL"
+    )
+    label: str = Field(default="", max_length=80)
+    lost_mode: bool = Field(default=False)
+    reward_text: str | None = Field(default=None, max_length=200)
+    public_note: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Conversation(SQLModel, table=True):
+    """A finder's report and the masked relay thread that follows it."""
+
+    __tablename__ = "conversations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=24, unique=True, index=True)  # owner-side URLs
+    sticker_id: int | None = Field(
+        default=None, foreign_key="stickers.id", index=True, ondelete="SET NULL"
+    )
+    status: str = Field(default=ConversationStatus.OPEN.value, max_length=16, index=True)
+    # Used only to notify the finder of replies; never shown to the owner.
+    finder_email: str | None = Field(default=None, max_length=254)
+    finder_locale: str = Field(default="sv", max_length=5)
+    found_where: str | None = Field(default=None, max_length=200)
+    latitude: float | None = None
+    longitude: float | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class RelayLink(SQLModel, table=True):
+    """A finder's private link to a conversation; only the token's hash is stored.
+
+    The first link is shown on screen; every reply notification mails a fresh one, so
+    the plain token never has to be kept anywhere.
+    """
+
+    __tablename__ = "relay_links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = _created()
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True, ondelete="CASCADE")
+    sender: str = Field(max_length=8)
+    body: str = Field(sa_type=sa.Text)
+    created_at: datetime = _created()
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An email waiting to be sent, written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    # References only (row ids); the email is composed at send time in the reader's language.
+    payload: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    status: str = Field(default=OutboxStatus.PENDING.value, max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _created()
+    last_error: str | None = Field(default=None, max_length=500)
+    email_message_id: str = Field(max_length=255, unique=True)
+    created_at: datetime = _created()
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

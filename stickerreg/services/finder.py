@@ -1,0 +1,63 @@
+"""The finder's side: what a sticker page may show, and reporting a found item.
+
+Unknown, unclaimed and deactivated codes take exactly the same path as active ones, so
+nothing a finder sees (status, text, timing) tells whether a code is registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from stickerreg.models import Conversation, Message
+from stickerreg.services import relay, stickers
+from stickerreg.services.relay import FinderDetails
+
+# ~110 m north-south, ~55 m east-west in Sweden: enough to search, too coarse to pinpoint.
+LOCATION_DECIMALS = 3
+
+
+@dataclass(frozen=True)
+class PublicView:
+    """What the owner chose to show finders; empty unless the sticker is in lost mode."""
+
+    reward_text: str | None = None
+    public_note: str | None = None
+
+
+def public_view(session: Session, code: str) -> PublicView:
+    """The owner-chosen text for a sticker page; the same empty view for every other case."""
+    sticker = stickers.find_by_code(session, code)
+    if not (stickers.is_active(sticker) and sticker.lost_mode):
+        return PublicView()
+    return PublicView(reward_text=sticker.reward_text or None, public_note=sticker.public_note or None)
+
+
+def round_location(latitude: float | None, longitude: float | None) -> tuple[float | None, float | None]:
+    """Coarsen a location to about 100 m; both parts or neither."""
+    if latitude is None or longitude is None:
+        return None, None
+    return round(latitude, LOCATION_DECIMALS), round(longitude, LOCATION_DECIMALS)
+
+
+def report_found(
+    session: Session, *, code: str, message: str, details: FinderDetails
+) -> tuple[Conversation, str]:
+    """Store the finder's message for the sticker's owner; returns the conversation and the
+    finder's private token. Unknown codes are stored too, and the finder is told nothing."""
+    latitude, longitude = round_location(details.latitude, details.longitude)
+    details = FinderDetails(
+        email=details.email or None,
+        found_where=details.found_where or None,
+        latitude=latitude,
+        longitude=longitude,
+        locale=details.locale,
+    )
+    sticker = stickers.find_by_code(session, code)
+    return relay.open_conversation(session, sticker=sticker, body=message, details=details)
+
+
+def reply_as_finder(session: Session, conversation: Conversation, message: str) -> Message:
+    """The finder writes again on their private link."""
+    return relay.add_finder_message(session, conversation, message)

@@ -1,0 +1,182 @@
+"""The masked relay: finder and owner talk through a conversation, never seeing each
+other's address. The finder holds a private link (token, stored hashed); the owner
+reaches the conversation through their account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from stickerreg import tokens
+from stickerreg.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    RelayLink,
+    Sender,
+    Sticker,
+    utcnow,
+)
+from stickerreg.services import outbox, stickers
+
+# Kinds of outbox rows this module writes; the email composer knows each one.
+NOTIFY_OWNER = "finder_message"
+NOTIFY_FINDER = "owner_reply"
+
+
+@dataclass(frozen=True)
+class FinderDetails:
+    """What a finder may tell besides the message itself (all optional)."""
+
+    email: str | None = None
+    found_where: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    locale: str = "sv"
+
+
+class ConversationClosed(Exception):
+    """The conversation no longer takes messages from this side."""
+
+
+def open_conversation(
+    session: Session, *, sticker: Sticker | None, body: str, details: FinderDetails
+) -> tuple[Conversation, str]:
+    """Start a conversation with the finder's first message; returns it and the finder's token."""
+    conversation = Conversation(
+        public_id=tokens.new_public_id(),
+        sticker_id=sticker.id if sticker else None,
+        status=_initial_status(sticker).value,
+        finder_email=details.email,
+        finder_locale=details.locale,
+        found_where=details.found_where,
+        latitude=details.latitude,
+        longitude=details.longitude,
+    )
+    session.add(conversation)
+    session.flush()
+    _add_message(session, conversation, Sender.FINDER, body)
+    return conversation, issue_link(session, conversation)
+
+
+def _initial_status(sticker: Sticker | None) -> ConversationStatus:
+    if sticker is None:
+        return ConversationStatus.UNDELIVERABLE
+    return ConversationStatus.OPEN if stickers.is_active(sticker) else ConversationStatus.HELD
+
+
+def issue_link(session: Session, conversation: Conversation) -> str:
+    """A new private link token for the finder; only its hash is stored."""
+    token = tokens.new_token()
+    session.add(RelayLink(conversation_id=conversation.id, token_hash=tokens.hash_token(token)))
+    session.flush()
+    return token
+
+
+def find_by_token(session: Session, token: str) -> Conversation | None:
+    """The conversation a finder's link opens, or None for an unknown token."""
+    if not token or len(token) > 64:
+        return None
+    statement = (
+        select(Conversation)
+        .join(RelayLink, RelayLink.conversation_id == Conversation.id)
+        .where(RelayLink.token_hash == tokens.hash_token(token))
+    )
+    return session.exec(statement).first()
+
+
+def messages(session: Session, conversation: Conversation) -> list[Message]:
+    """The conversation's messages, oldest first."""
+    statement = (
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(Message.created_at, Message.id)
+    )
+    return list(session.exec(statement))
+
+
+def add_finder_message(session: Session, conversation: Conversation, body: str) -> Message:
+    """The finder writes again; the owner is notified if the conversation is deliverable."""
+    if conversation.status in (ConversationStatus.CLOSED, ConversationStatus.BLOCKED):
+        raise ConversationClosed(conversation.status)
+    return _add_message(session, conversation, Sender.FINDER, body)
+
+
+def add_owner_reply(session: Session, conversation: Conversation, body: str) -> Message:
+    """The owner answers; the finder is mailed a fresh link if they left an address."""
+    if conversation.status != ConversationStatus.OPEN:
+        raise ConversationClosed(conversation.status)
+    return _add_message(session, conversation, Sender.OWNER, body)
+
+
+def _add_message(session: Session, conversation: Conversation, sender: Sender, body: str) -> Message:
+    message = Message(conversation_id=conversation.id, sender=sender.value, body=body)
+    conversation.updated_at = message.created_at
+    session.add_all([message, conversation])
+    session.flush()
+    _notify(session, conversation, message)
+    return message
+
+
+def _notify(session: Session, conversation: Conversation, message: Message) -> None:
+    # Same transaction as the message itself, so an accepted message is never lost.
+    if conversation.status != ConversationStatus.OPEN:
+        return  # held until the sticker is claimed, or nobody to tell
+    if message.sender == Sender.FINDER:
+        outbox.enqueue(session, kind=NOTIFY_OWNER, payload=_payload(conversation, message))
+    elif conversation.finder_email:
+        outbox.enqueue(session, kind=NOTIFY_FINDER, payload=_payload(conversation, message))
+
+
+def _payload(conversation: Conversation, message: Message) -> dict:
+    return {"conversation_id": conversation.id, "message_id": message.id}
+
+
+def release_held(session: Session, sticker: Sticker) -> int:
+    """Deliver what finders wrote while the sticker was not active; returns how many."""
+    held = session.exec(
+        select(Conversation).where(
+            Conversation.sticker_id == sticker.id,
+            Conversation.status == ConversationStatus.HELD,
+        )
+    ).all()
+    for conversation in held:
+        conversation.status = ConversationStatus.OPEN.value
+        session.add(conversation)
+        finder_messages = [m for m in messages(session, conversation) if m.sender == Sender.FINDER]
+        outbox.enqueue(session, kind=NOTIFY_OWNER, payload=_payload(conversation, finder_messages[-1]))
+    session.flush()
+    return len(held)
+
+
+def mark_returned(session: Session, conversation: Conversation) -> None:
+    """The owner got the item back: the conversation and the finder's links close."""
+    _close(session, conversation, ConversationStatus.CLOSED)
+
+
+def report_abuse(session: Session, conversation: Conversation) -> None:
+    """The owner reports abuse: no further messages are accepted from this conversation."""
+    _close(session, conversation, ConversationStatus.BLOCKED)
+
+
+def _close(session: Session, conversation: Conversation, status: ConversationStatus) -> None:
+    conversation.status = status.value
+    conversation.updated_at = utcnow()
+    session.add(conversation)
+    session.flush()
+
+
+def unread_for_owner(session: Session, conversation: Conversation) -> int:
+    """How many finder messages the owner has not read."""
+    return sum(1 for m in messages(session, conversation) if m.sender == Sender.FINDER and not m.read_at)
+
+
+def mark_read_by_owner(session: Session, conversation: Conversation) -> None:
+    """The owner opened the conversation: finder messages count as read."""
+    now = utcnow()
+    for message in messages(session, conversation):
+        if message.sender == Sender.FINDER and message.read_at is None:
+            message.read_at = now
+            session.add(message)
+    session.flush()

@@ -1,0 +1,74 @@
+"""Blueprints by audience, plus what every page shares: htmx-aware rendering,
+the per-request database session and the security headers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g, render_template, request
+from flask_babel import get_locale
+from sqlmodel import Session
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+def is_htmx() -> bool:
+    """True when htmx sent this request (and wants a fragment back)."""
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(page: str, fragment: str | None = None, **context) -> str:
+    """The fragment for htmx requests, the full page otherwise (same context for both)."""
+    return render_template(fragment if fragment and is_htmx() else page, **context)
+
+
+def open_session() -> None:
+    # Sessions are lazy: no connection is taken until the first query.
+    g.db = Session(current_app.extensions["db_engine"], expire_on_commit=False)
+
+
+def close_session(_error: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def security_headers(response: Response) -> Response:
+    """Headers every response carries; finder pages also send no Referer at all."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(self), microphone=()"
+    is_finder = request.blueprint == "finder"
+    response.headers["Referrer-Policy"] = "no-referrer" if is_finder else "same-origin"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    response.vary.add("HX-Request")
+    return response
+
+
+def template_globals() -> dict:
+    return {"current_locale": lambda: str(get_locale() or "sv")}
+
+
+def register(app: Flask) -> None:
+    """Attach blueprints, error pages and per-request hooks."""
+    from stickerreg.web import errors, finder
+
+    app.context_processor(template_globals)
+    app.before_request(open_session)
+    app.teardown_appcontext(close_session)
+    app.after_request(security_headers)
+    app.register_blueprint(finder.bp)
+    errors.register(app)

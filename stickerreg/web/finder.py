@@ -1,0 +1,157 @@
+"""The finder's entrance: enter or scan an ID, write to the owner, follow the conversation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from stickerreg import bots, codes
+from stickerreg.extensions import limiter
+from stickerreg.models import ConversationStatus
+from stickerreg.services import finder, relay
+from stickerreg.services.relay import ConversationClosed, FinderDetails
+from stickerreg.web import is_htmx, render
+from stickerreg.web.forms import FinderMessageForm, FinderReplyForm, LookupForm
+
+bp = Blueprint("finder", __name__)
+
+# Anything a stranger can call is limited; only accepted messages count toward the
+# message limits, so a finder fixing a typo in the form is not penalised.
+lookup_limit = limiter.shared_limit("30 per minute", scope="finder-lookup")
+client_message_limit = limiter.limit("5 per 10 minutes", deduct_when=lambda r: r.status_code < 400)
+reply_limit = limiter.limit("10 per 10 minutes", deduct_when=lambda r: r.status_code < 400)
+
+
+def _sticker_key() -> str:
+    return "sticker:" + (request.view_args or {}).get("code", "")
+
+
+sticker_message_limit = limiter.limit(
+    "3 per 10 minutes", key_func=_sticker_key, deduct_when=lambda r: r.status_code < 400
+)
+
+
+@bp.after_request
+def private(response):
+    """Finder pages hold tokens and form secrets: never cache them, never index them."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.get("/")
+def index():
+    """Front page, with the 'enter an ID' form for finders."""
+    return render("finder/index.html", form=LookupForm(formdata=None))
+
+
+@bp.get("/lookup")
+@lookup_limit
+def lookup():
+    """The ID typed on the front page or the typo page."""
+    raw = request.args.get("code", "")
+    code = codes.normalize(raw)
+    if code is None:
+        return _typo(raw)
+    return redirect(url_for(".sticker", raw=code), 303)
+
+
+@bp.get("/s/<raw>")
+@bp.get("/S/<raw>")
+@lookup_limit
+def sticker(raw: str):
+    """A sticker's page: the same for every valid ID, registered or not."""
+    code = codes.normalize(raw)
+    if code is None:
+        return _typo(raw)
+    if raw != code:
+        return redirect(url_for(".sticker", raw=code), 301)
+    return _sticker_page(code, FinderMessageForm(formdata=None))
+
+
+@bp.post("/s/<code>/message")
+@lookup_limit
+@client_message_limit
+@sticker_message_limit
+def send_message(code: str):
+    """The finder leaves a message for the sticker's owner."""
+    if codes.normalize(code) != code:
+        abort(404)
+    if bots.is_bot(request.user_agent.string):
+        abort(403)
+    form = FinderMessageForm()
+    if not form.validate_on_submit():
+        return _sticker_page(code, form), 422
+    conversation, token = finder.report_found(
+        g.db, code=code, message=form.message.data, details=_finder_details(form)
+    )
+    g.db.commit()
+    if is_htmx():
+        return render("finder/_message_sent.html", token=token)
+    flash(_("Your message has been sent."), "sent")
+    return redirect(url_for(".conversation", token=token), 303)
+
+
+@bp.get("/c/<token>")
+@lookup_limit
+def conversation(token: str):
+    """The finder's private conversation page."""
+    conversation = relay.find_by_token(g.db, token) or abort(404)
+    return _conversation_page(token, conversation, FinderReplyForm(formdata=None))
+
+
+@bp.post("/c/<token>/reply")
+@lookup_limit
+@reply_limit
+def reply(token: str):
+    """The finder writes again in an existing conversation."""
+    conversation = relay.find_by_token(g.db, token) or abort(404)
+    form = FinderReplyForm()
+    if not form.validate_on_submit():
+        return _conversation_page(token, conversation, form), 422
+    try:
+        finder.reply_as_finder(g.db, conversation, form.message.data)
+    except ConversationClosed:
+        return _conversation_page(token, conversation, form), 409
+    g.db.commit()
+    return redirect(url_for(".conversation", token=token), 303)
+
+
+def _typo(raw: str):
+    cleaned = codes.symbols(raw)[:40]
+    form = LookupForm(formdata=None, data={"code": cleaned})
+    return render("finder/typo.html", form=form, typed=cleaned), 404
+
+
+def _sticker_page(code: str, form: FinderMessageForm):
+    return render(
+        "finder/sticker.html",
+        "finder/_message_form.html",
+        code=code,
+        display_code=codes.display(code),
+        view=finder.public_view(g.db, code),
+        form=form,
+    )
+
+
+def _conversation_page(token: str, conversation, form: FinderReplyForm):
+    return render(
+        "finder/conversation.html",
+        token=token,
+        conversation=conversation,
+        messages=relay.messages(g.db, conversation),
+        is_closed=conversation.status in (ConversationStatus.CLOSED, ConversationStatus.BLOCKED),
+        form=form,
+    )
+
+
+def _finder_details(form: FinderMessageForm) -> FinderDetails:
+    latitude, longitude = form.location()
+    return FinderDetails(
+        email=form.email.data or None,
+        found_where=form.found_where.data or None,
+        latitude=latitude,
+        longitude=longitude,
+        locale=str(get_locale() or "sv"),
+    )

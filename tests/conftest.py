@@ -1,0 +1,219 @@
+"""Shared fixtures: one clean database per test, on SQLite and again on PostgreSQL
+when it answers; an app with CSRF on; factories; a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from sqlmodel import Session, SQLModel
+
+import stickerreg.models  # noqa: F401  (registers the tables)
+from stickerreg import create_app
+from stickerreg.models import Sticker, StickerStatus, User
+from stickerreg.services import accounts, stickers
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_postgres_problem: list[str] = []
+
+
+def postgres_unavailable() -> str | None:
+    """Why PostgreSQL can't be used here, or None when it answers (asked once per run)."""
+    if not _postgres_problem:
+        try:
+            engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as connection:
+                connection.execute(sa.text("select 1"))
+            engine.dispose()
+            _postgres_problem.append("")
+        except Exception as error:  # any failure means: skip, and say why
+            _postgres_problem.append(f"PostgreSQL at {POSTGRES_URL} is not reachable: {type(error).__name__}")
+    return _postgres_problem[0] or None
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_kind(request) -> str:
+    """Every database-touching test runs once per kind."""
+    if request.param == "postgresql" and (reason := postgres_unavailable()):
+        pytest.skip(reason)
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url(database_kind, worker_id) -> str | None:
+    """A schema of its own per xdist worker, so parallel workers never meet."""
+    if database_kind != "postgresql":
+        return None
+    schema = f"test_{worker_id}"
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    engine = sa.create_engine(url)
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def database_url(database_kind, postgres_schema_url, tmp_path):
+    """A clean database for this test."""
+    if database_kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        engine = sa.create_engine(url)
+        SQLModel.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+        return
+    yield postgres_schema_url
+    engine = sa.create_engine(postgres_schema_url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def make_test_app(database_url: str, tmp_path, **overrides):
+    """An app as production runs it (CSRF and rate limits on), on the test database."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": database_url,
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "SMTP_URL": None,
+        "PUBLIC_BASE_URL": "http://localhost",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = make_test_app(database_url, tmp_path)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    """A database session on the app's engine, for arranging and checking data."""
+    with Session(app.extensions["db_engine"], expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def user_factory(session):
+    counter = iter(range(1, 10_000))
+
+    def make(*, email: str | None = None, locale: str = "sv", password: str | None = None) -> User:
+        user = accounts.create_user(
+            session, email=email or f"owner{next(counter)}@example.se", password=password, locale=locale
+        )
+        session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def sticker_factory(session, user_factory):
+    def make(
+        *,
+        activated: bool = True,
+        owner: User | None = None,
+        label: str = "Nycklar",
+        lost_mode: bool = False,
+        reward_text: str | None = None,
+        public_note: str | None = None,
+        status: StickerStatus | None = None,
+    ) -> Sticker:
+        [sticker] = stickers.mint(session, count=1)
+        if activated:
+            stickers.activate_for(session, sticker, owner or user_factory(), label=label)
+        sticker.lost_mode, sticker.reward_text, sticker.public_note = lost_mode, reward_text, public_note
+        if status is not None:
+            sticker.status = status.value
+        session.add(sticker)
+        session.commit()
+        return sticker
+
+    return make
+
+
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    """Fetch a page and read its CSRF token, as a browser would."""
+    page = client.get(url, headers={"User-Agent": BROWSER_UA})
+    match = _TOKEN.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({page.status_code})"
+    return match.group(1)
+
+
+BROWSER_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+
+
+@pytest.fixture
+def browser_client(client):
+    """A test client that presents itself as a phone's browser."""
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    return client
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class SmtpInbox:
+    """Collects what the real SMTP server receives."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"smtp://127.0.0.1:{port}"
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.messages) >= count, f"expected {count} emails, got {len(self.messages)}"
+        return self.messages
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free local port, for as long as the test runs."""
+    inbox = SmtpInbox(free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+def body_text(email: EmailMessage) -> str:
+    """The plain-text part of an email."""
+    return email.get_body(preferencelist=("plain",)).get_content()
