@@ -26,7 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    public_https = app.config["PUBLIC_BASE_URL"].startswith("https://")
+    app.config["SESSION_COOKIE_SECURE"] = public_https
+    app.config["PREFERRED_URL_SCHEME"] = "https" if public_https else "http"
     app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
 
     csrf.init_app(app)

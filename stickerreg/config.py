@@ -41,7 +41,6 @@ def defaults() -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,  # finder forms are small; anything bigger is refused
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "PREFERRED_URL_SCHEME": "https",
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "LANGUAGES": ("sv", "en"),

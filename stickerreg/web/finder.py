@@ -57,8 +57,8 @@ def lookup():
     return redirect(url_for(".sticker", raw=code), 303)
 
 
-@bp.get("/s/<raw>")
-@bp.get("/S/<raw>")
+@bp.get("/S/<raw>")  # the QR payload is uppercase, so it is served without a redirect
+@bp.get("/s/<raw>")  # registered first: url_for builds the lower-case canonical form
 @lookup_limit
 def sticker(raw: str):
     """A sticker's page: the same for every valid ID, registered or not."""

@@ -1,0 +1,245 @@
+"""The finder's routes through the Flask test client, CSRF and rate limits on."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from conftest import BROWSER_UA, csrf_token
+from stickerreg import codes
+from stickerreg.models import Conversation, ConversationStatus, Message, OutboxMessage, StickerStatus
+from stickerreg.services import relay
+
+
+def page_text(response) -> str:
+    """What a person sees: the markup without tags, tokens and whitespace differences."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", html)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def send(client, code: str, *, htmx: bool = False, **fields):
+    data = {"message": "Hittade dina nycklar vid busshållplatsen.", **fields}
+    data["csrf_token"] = csrf_token(client, f"/s/{code}")
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(f"/s/{code}/message", data=data, headers=headers)
+
+
+def test_front_page_offers_the_id_form(browser_client):
+    page = browser_client.get("/")
+    assert page.status_code == 200
+    assert 'name="code"' in page.get_data(as_text=True)
+
+
+def test_lookup_of_a_valid_id_goes_to_its_page(browser_client):
+    code = codes.generate()
+    response = browser_client.get("/lookup", query_string={"code": codes.display(code).lower()})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/s/{code}"
+
+
+@pytest.mark.parametrize("typed", ["", "ABC", "0123-4567-89AB-CDEF", "<script>alert(1)</script>"])
+def test_lookup_of_a_broken_id_shows_the_typo_page(browser_client, typed):
+    response = browser_client.get("/lookup", query_string={"code": typed})
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert 'name="code"' in html and "<script>alert" not in html
+
+
+def test_wrong_check_symbol_gets_the_typo_page_with_the_id_to_fix(browser_client):
+    code = codes.generate()
+    wrong = code[:-1] + next(s for s in codes.ALPHABET if s != code[-1])
+    response = browser_client.get(f"/s/{wrong}")
+    assert response.status_code == 404
+    assert f'value="{wrong}"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("form", ["lower", "display", "spaces", "confusables"])
+def test_any_spelling_of_an_id_redirects_to_the_canonical_url(browser_client, form):
+    body = "0101ABCDEFG"  # holds 0 and 1, so the confusable spelling differs
+    code = body + codes.check_symbol(body)
+    spelled = {
+        "lower": code.lower(),
+        "display": codes.display(code),
+        "spaces": " ".join([code[:4], code[4:8], code[8:]]),
+        "confusables": code.replace("0", "o").replace("1", "l"),
+    }[form]
+    response = browser_client.get(f"/s/{spelled}")
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"/s/{code}"
+
+
+def test_the_qr_url_with_uppercase_path_is_served_directly(browser_client):
+    code = codes.generate()
+    assert browser_client.get(f"/S/{code}").status_code == 200
+    assert browser_client.get(f"/s/{code}").status_code == 200
+
+
+COMPARED_HEADERS = ("Content-Type", "Content-Security-Policy", "Referrer-Policy", "Cache-Control", "Vary",
+                    "X-Robots-Tag", "X-Frame-Options", "X-Content-Type-Options")
+
+
+@pytest.mark.parametrize("state", ["unknown", "unclaimed", "deactivated", "voided", "active_lost_mode_off"])
+def test_finder_cannot_learn_whether_an_id_exists(app, sticker_factory, state):
+    known = sticker_factory(activated=True).code
+    other = {
+        "unknown": lambda: codes.generate(),
+        "unclaimed": lambda: sticker_factory(activated=False).code,
+        "deactivated": lambda: sticker_factory(status=StickerStatus.DEACTIVATED, lost_mode=True,
+                                               reward_text="100 kr").code,
+        "voided": lambda: sticker_factory(activated=False, status=StickerStatus.VOIDED).code,
+        "active_lost_mode_off": lambda: sticker_factory(reward_text="kept private").code,
+    }[state]()
+    # Each from a fresh browser, as two different finders would see them.
+    a, b = (app.test_client().get(f"/s/{c}", headers={"User-Agent": BROWSER_UA}) for c in (known, other))
+    assert a.status_code == b.status_code == 200
+    assert page_text(a).replace(codes.display(known), "ID") == page_text(b).replace(codes.display(other), "ID")
+    assert sorted(a.headers.keys()) == sorted(b.headers.keys())
+    for name in COMPARED_HEADERS:
+        assert a.headers.get(name) == b.headers.get(name), name
+
+
+def test_lost_mode_shows_only_what_the_owner_chose(browser_client, sticker_factory):
+    sticker = sticker_factory(lost_mode=True, reward_text="Hittelön 200 kr", public_note="Ring gärna!")
+    html = browser_client.get(f"/s/{sticker.code}").get_data(as_text=True)
+    assert "Hittelön 200 kr" in html and "Ring gärna!" in html
+    assert sticker.label not in html  # the label is private
+
+
+def test_a_message_is_stored_with_its_notification_in_one_go(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    response = send(browser_client, sticker.code, found_where="Centralstationen", email="finder@example.org")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/c/")
+    conversation = session.exec(select(Conversation)).one()
+    assert conversation.sticker_id == sticker.id and conversation.status == ConversationStatus.OPEN
+    assert conversation.found_where == "Centralstationen"
+    [outbox_row] = session.exec(select(OutboxMessage)).all()
+    assert outbox_row.kind == relay.NOTIFY_OWNER
+    assert outbox_row.payload["conversation_id"] == conversation.id
+
+
+def test_htmx_gets_the_confirmation_fragment_with_the_private_link(browser_client, sticker_factory):
+    sticker = sticker_factory()
+    response = send(browser_client, sticker.code, htmx=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in html
+    link = re.search(r'href="(http://localhost/c/[^"]+)"', html).group(1)
+    assert browser_client.get(link.removeprefix("http://localhost")).status_code == 200
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_the_private_link_shows_the_conversation_and_takes_replies(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    link = send(browser_client, sticker.code).headers["Location"]
+    page = browser_client.get(link)
+    assert "Hittade dina nycklar" in page.get_data(as_text=True)
+    token = csrf_token(browser_client, link)
+    reply = browser_client.post(f"{link}/reply", data={"message": "Jag lämnade dem i receptionen.", "csrf_token": token})
+    assert reply.status_code == 303
+    assert "lämnade dem i receptionen" in browser_client.get(link).get_data(as_text=True)
+    assert len(session.exec(select(OutboxMessage)).all()) == 2  # owner told twice
+
+
+def test_an_unknown_private_link_is_not_found(browser_client):
+    assert browser_client.get("/c/not-a-real-token").status_code == 404
+    assert browser_client.get("/c/" + "x" * 500).status_code == 404
+
+
+def test_a_closed_conversation_takes_no_more_messages(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    link = send(browser_client, sticker.code).headers["Location"]
+    token = csrf_token(browser_client, link)  # the page is still open in the finder's browser
+    conversation = session.exec(select(Conversation)).one()
+    relay.mark_returned(session, conversation)
+    session.commit()
+    assert 'name="message"' not in browser_client.get(link).get_data(as_text=True)
+    response = browser_client.post(f"{link}/reply", data={"message": "Hallå?", "csrf_token": token})
+    assert response.status_code == 409
+    assert session.exec(select(Message).where(Message.body == "Hallå?")).first() is None
+
+
+def test_messages_to_unclaimed_stickers_are_held_and_unknown_ones_kept_quietly(browser_client, sticker_factory, session):
+    unclaimed = sticker_factory(activated=False)
+    held = send(browser_client, unclaimed.code)
+    unknown = send(browser_client, codes.generate())
+    assert held.status_code == unknown.status_code == 303
+    statuses = sorted(c.status for c in session.exec(select(Conversation)))
+    assert statuses == [ConversationStatus.HELD, ConversationStatus.UNDELIVERABLE]
+    assert session.exec(select(OutboxMessage)).all() == []
+
+
+@pytest.mark.parametrize(
+    "fields, error_field",
+    [
+        ({"message": ""}, "message"),
+        ({"message": "   \x00\x01  "}, "message"),
+        ({"message": "x" * 2001}, "message"),
+        ({"email": "not-an-email"}, "email"),
+        ({"found_where": "y" * 201}, "found_where"),
+        ({"share_location": "y", "latitude": "91", "longitude": "18"}, "location"),
+        ({"share_location": "y", "latitude": "nan", "longitude": "18"}, "location"),
+        ({"share_location": "y", "latitude": "59.3", "longitude": "abc"}, "location"),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_stores_nothing(browser_client, sticker_factory, session, fields, error_field):
+    sticker = sticker_factory()
+    response = send(browser_client, sticker.code, htmx=True, **fields)
+    assert response.status_code == 422
+    assert f'id="{error_field}-error"' in response.get_data(as_text=True)
+    assert session.exec(select(Conversation)).all() == []
+
+
+def test_location_is_kept_only_with_consent_and_rounded(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    send(browser_client, sticker.code, latitude="59.329323", longitude="18.068581")  # no consent box
+    send(browser_client, sticker.code, share_location="y", latitude="59.329323", longitude="18.068581")
+    first, second = session.exec(select(Conversation).order_by(Conversation.id)).all()
+    assert (first.latitude, first.longitude) == (None, None)
+    assert (second.latitude, second.longitude) == (59.329, 18.069)
+
+
+def test_control_characters_are_removed_before_storing(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    send(browser_client, sticker.code, message="Hej\x00 där\r\nrad två\x1b")
+    assert session.exec(select(Message)).one().body == "Hej där\nrad två"
+
+
+@pytest.mark.parametrize("agent", ["facebookexternalhit/1.1", "WhatsApp/2.23", "Slackbot-LinkExpanding 1.0", ""])
+def test_link_preview_bots_never_create_messages(client, sticker_factory, session, agent):
+    sticker = sticker_factory()
+    token = csrf_token(client, f"/s/{sticker.code}")
+    response = client.post(
+        f"/s/{sticker.code}/message",
+        data={"message": "preview", "csrf_token": token},
+        headers={"User-Agent": agent},
+    )
+    assert response.status_code == 403
+    assert session.exec(select(Conversation)).all() == []
+
+
+def test_a_post_without_a_csrf_token_is_refused_kindly(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    response = browser_client.post(f"/s/{sticker.code}/message", data={"message": "hej"})
+    assert response.status_code == 400
+    assert "<form" not in response.get_data(as_text=True) or "csrf" not in response.get_data(as_text=True).lower()
+    assert session.exec(select(Conversation)).all() == []
+
+
+def test_a_forged_csrf_token_is_refused(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    csrf_token(browser_client, f"/s/{sticker.code}")  # has a session, but sends another token
+    response = browser_client.post(f"/s/{sticker.code}/message", data={"message": "hej", "csrf_token": "forged"})
+    assert response.status_code == 400
+    assert session.exec(select(Conversation)).all() == []
+
+
+def test_finder_pages_never_leak_the_owner_email(browser_client, sticker_factory, user_factory):
+    owner = user_factory(email="secret.owner@example.se")
+    sticker = sticker_factory(owner=owner, lost_mode=True, reward_text="50 kr")
+    link = send(browser_client, sticker.code).headers["Location"]
+    for url in (f"/s/{sticker.code}", link):
+        assert "secret.owner" not in browser_client.get(url).get_data(as_text=True)

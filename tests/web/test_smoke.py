@@ -1,2 +1,0 @@
-def test_front_page(client):
-    assert client.get("/").status_code == 200
