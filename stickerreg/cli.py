@@ -7,6 +7,7 @@ import threading
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
 from stickerreg import codes, db
@@ -29,6 +30,7 @@ def _engine():
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
     db.migrate(current_app.config["DATABASE_URL"])
@@ -36,6 +38,7 @@ def init_db() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="Print the demo owner and stickers as JSON.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when any user exists already.")
 def seed_demo(as_json: bool, if_empty: bool) -> None:
@@ -74,9 +77,7 @@ def _demo_sticker(session, owner: User, spec: dict) -> Sticker:
     return sticker
 
 
-@click.group("outbox")
-def outbox_group() -> None:
-    """Send queued email."""
+outbox_group = AppGroup("outbox", help="Send queued email.")
 
 
 def _worker_args(app: Flask) -> dict:
@@ -114,6 +115,7 @@ def outbox_status() -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 def serve(host: str, port: int) -> None:

@@ -49,6 +49,9 @@ def defaults() -> dict:
         # check on HTTPS would reject honest forms; the token and SameSite cookie remain.
         "WTF_CSRF_SSL_STRICT": False,
         "RATELIMIT_HEADERS_ENABLED": False,
+        # Always explicit: the limiter is shared by every app in a process and would
+        # otherwise keep the last app's choice.
+        "RATELIMIT_ENABLED": True,
         "OUTBOX_MAX_ATTEMPTS": 6,
     }
 

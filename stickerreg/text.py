@@ -8,7 +8,7 @@ import re
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _SCHEME = re.compile(r"\b(h)(tt)(ps?)(://)", re.IGNORECASE)
-_BARE_DOMAIN = re.compile(r"\b([a-z0-9-]+)\.([a-z]{2,24})\b", re.IGNORECASE)
+_DOMAIN = re.compile(r"\b(?:[a-z0-9-]+\.)+[a-z]{2,24}\b", re.IGNORECASE)
 
 
 def clean_text(value: str | None) -> str | None:
@@ -23,4 +23,4 @@ def clean_text(value: str | None) -> str | None:
 def defang(text: str) -> str:
     """Make links in a stranger's words unclickable in mail clients: hxxps://example[.]com."""
     text = _SCHEME.sub(lambda m: f"{m[1]}xx{m[3]}{m[4]}", text)
-    return _BARE_DOMAIN.sub(r"\1[.]\2", text)
+    return _DOMAIN.sub(lambda m: m[0].replace(".", "[.]"), text)

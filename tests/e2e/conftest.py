@@ -76,7 +76,10 @@ def live_server(app: Flask, smtp_server) -> Iterator[LiveServer]:
     # Both are only read when a request or an email needs them, so setting them after
     # create_app is the same as passing them to it (links in emails must reach this server).
     app.config.update(PUBLIC_BASE_URL=base_url, SMTP_URL=smtp_server.url)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # A short poll keeps shutdown() quick (the default half second adds up over the tests).
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
+    )
     thread.start()
     yield LiveServer(base_url=base_url, app=app)
     server.shutdown()

@@ -1,0 +1,191 @@
+"""The finder's path on a phone: scan the sticker, write to the owner, read the reply.
+
+The pages are Swedish by default; the tests check that, then choose English with the
+site's own language link so every label and text they look for is deterministic (the
+Swedish catalogs are compiled at install time and may be missing in a checkout).
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+from playwright.sync_api import Page, expect
+from sqlmodel import func, select
+
+from stickerreg import codes
+from stickerreg.models import Conversation
+from stickerreg.services import relay
+
+OWNER_EMAIL = "agnes.agare@example.se"
+FINDER_EMAIL = "finn.hittare@example.org"
+MESSAGE = "Hej! Jag hittade dina nycklar vid busshållplatsen. De ligger i receptionen på biblioteket."
+FOUND_WHERE = "Busshållplatsen Stora torget"
+FOLLOW_UP = "Receptionen stänger 18, hämta dem gärna före det."
+OWNER_REPLY = "Tack så jättemycket! Jag hämtar dem i eftermiddag."
+
+
+def everything_in(email: EmailMessage) -> str:
+    """Headers, raw source and every decoded part: what a leak check must search."""
+    parts = [str(email), *(str(value) for value in email.values())]
+    parts += [part.get_content() for part in email.walk() if not part.is_multipart()]
+    return "\n".join(parts).lower()
+
+
+def plain_text(email: EmailMessage) -> str:
+    return email.get_body(preferencelist=("plain",)).get_content()
+
+
+def messages_in(page: Page):
+    """The items of the conversation's message list."""
+    return page.get_by_role("list", name="Messages").get_by_role("listitem")
+
+
+def choose_english(page: Page) -> None:
+    page.get_by_role("navigation").get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def fill_message_form(page: Page, *, message: str, found_where: str = "", email: str = "") -> None:
+    page.get_by_label("Your message to the owner").fill(message)
+    page.get_by_label("Where did you find it?").fill(found_where)
+    page.get_by_label("Your email, to hear back").fill(email)
+
+
+def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
+    phone, live_server, user_factory, sticker_factory, session, smtp_server, drain_outbox, screenshot
+):
+    owner = user_factory(email=OWNER_EMAIL)
+    code = sticker_factory(owner=owner, label="Cykelnycklar").code
+    base = live_server.base_url
+
+    # The QR code holds the upper-case URL (compact in QR alphanumeric mode): served as is.
+    arrival = phone.goto(f"/S/{code}")
+    assert arrival.status == 200
+    expect(phone).to_have_url(f"{base}/S/{code}")
+    expect(phone.locator("html")).to_have_attribute("lang", "sv")
+    expect(phone.get_by_role("heading", level=1)).to_be_visible()
+    expect(phone.get_by_text(codes.display(code), exact=True)).to_be_visible()
+    screenshot(phone, "sticker")
+
+    choose_english(phone)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Thank you for helping!")
+    # Location is opt-in: offered (JavaScript is on) but never pre-selected.
+    expect(phone.get_by_role("switch", name="Share my approximate location")).not_to_be_checked()
+    fill_message_form(phone, message=MESSAGE, found_where=FOUND_WHERE, email=FINDER_EMAIL)
+    phone.get_by_role("button", name="Send to the owner").click()
+
+    # htmx swaps the form for the confirmation, which holds the private link.
+    sent = phone.get_by_role("status").filter(has=phone.get_by_role("heading", name="Your message has been sent"))
+    expect(sent).to_be_visible()
+    expect(phone.get_by_label("Your message to the owner")).to_have_count(0)
+    expect(phone).to_have_url(f"{base}/S/{code}?lang=en")
+    link = sent.get_by_role("link")
+    expect(link).to_have_attribute("href", re.compile(rf"^{re.escape(base)}/c/[A-Za-z0-9_-]+$"))
+    private_url = link.get_attribute("href")
+    screenshot(phone, "confirmation")
+
+    # The worker mails the owner: the finder's words, never the finder's address.
+    assert drain_outbox().sent == 1
+    [to_owner] = smtp_server.wait_for(1)
+    assert to_owner["To"] == OWNER_EMAIL
+    assert smtp_server.envelopes[0][1] == [OWNER_EMAIL]
+    assert "Cykelnycklar" in to_owner["Subject"]
+    assert MESSAGE in plain_text(to_owner)
+    assert FOUND_WHERE in plain_text(to_owner)
+    assert FINDER_EMAIL not in everything_in(to_owner)
+
+    # The private link shows the conversation, and the finder can write again there.
+    phone.goto(private_url)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your conversation with the owner")
+    expect(messages_in(phone)).to_have_count(1)
+    expect(messages_in(phone).first).to_contain_text(MESSAGE)
+    expect(phone.get_by_text("No reply yet")).to_be_visible()
+    phone.get_by_label("Your reply").fill(FOLLOW_UP)
+    phone.get_by_role("button", name="Send", exact=True).click()
+    expect(messages_in(phone)).to_have_count(2)
+    expect(messages_in(phone).last).to_contain_text(FOLLOW_UP)
+    screenshot(phone, "conversation")
+
+    # The owner answers through the relay; the finder is mailed a fresh private link.
+    conversation = relay.find_by_token(session, private_url.rsplit("/", 1)[1])
+    relay.add_owner_reply(session, conversation, OWNER_REPLY)
+    session.commit()
+    assert drain_outbox().sent == 2  # the follow-up to the owner, the reply to the finder
+    smtp_server.wait_for(3)
+    by_recipient = {email["To"]: email for email in smtp_server.messages[1:]}
+    assert sorted(by_recipient) == sorted([OWNER_EMAIL, FINDER_EMAIL])
+    assert FOLLOW_UP in plain_text(by_recipient[OWNER_EMAIL])
+    assert FINDER_EMAIL not in everything_in(by_recipient[OWNER_EMAIL])
+    to_finder = by_recipient[FINDER_EMAIL]
+    assert OWNER_REPLY in plain_text(to_finder)
+    assert OWNER_EMAIL not in everything_in(to_finder)
+    [fresh_url] = re.findall(rf"{re.escape(base)}/c/[A-Za-z0-9_-]+", plain_text(to_finder))
+    assert fresh_url != private_url
+
+    phone.goto(fresh_url)
+    expect(messages_in(phone)).to_have_count(3)
+    owner_says = messages_in(phone).filter(has_text=OWNER_REPLY)
+    expect(owner_says).to_contain_text("The owner")
+    expect(phone.get_by_text("No reply yet")).to_have_count(0)
+
+
+def test_the_id_as_typed_from_the_sticker_leads_to_its_canonical_page(phone, live_server, sticker_factory):
+    code = sticker_factory().code
+    typed = codes.display(code).lower()  # as printed under the QR code, typed on a phone
+    canonical = f"{live_server.base_url}/s/{code}"
+
+    arrival = phone.goto(f"/s/{typed}")
+    assert arrival.request.redirected_from.response().status == 301
+    expect(phone).to_have_url(canonical)
+    expect(phone.get_by_role("heading", level=1)).to_be_visible()
+
+    phone.goto("/?lang=en")
+    phone.get_by_label("Sticker ID").fill(typed)
+    phone.get_by_role("button", name="Continue").click()
+    expect(phone).to_have_url(canonical)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Thank you for helping!")
+
+
+def test_a_finder_without_javascript_lands_on_the_conversation(new_phone, sticker_factory):
+    code = sticker_factory().code
+    page = new_phone(java_script_enabled=False).new_page()
+    page.goto(f"/s/{code}")
+    choose_english(page)
+    # Without JavaScript there is no location to share, so the offer stays hidden.
+    expect(page.get_by_role("switch", name="Share my approximate location")).to_be_hidden()
+    fill_message_form(page, message=MESSAGE, found_where=FOUND_WHERE)
+
+    with page.expect_response(lambda response: response.request.method == "POST") as posted:
+        page.get_by_role("button", name="Send to the owner").click()
+    assert posted.value.status == 303
+    expect(page).to_have_url(re.compile(r"/c/[A-Za-z0-9_-]+$"))
+    expect(page.get_by_role("status")).to_have_text("Your message has been sent.")
+    expect(messages_in(page)).to_have_count(1)
+    expect(messages_in(page).first).to_contain_text(MESSAGE)
+
+
+def test_an_empty_message_is_pointed_out_without_losing_what_was_typed(
+    phone, sticker_factory, session, screenshot
+):
+    code = sticker_factory().code
+    phone.goto(f"/s/{code}")
+    choose_english(phone)
+    fill_message_form(phone, message="   ", found_where=FOUND_WHERE, email=FINDER_EMAIL)
+
+    with phone.expect_response(lambda response: response.request.method == "POST") as posted:
+        phone.get_by_role("button", name="Send to the owner").click()
+    assert posted.value.status == 422
+    message = phone.get_by_label("Your message to the owner")
+    expect(message).to_have_attribute("aria-invalid", "true")
+    expect(message).to_have_accessible_description("Write a short message.")
+    expect(phone.get_by_role("alert")).to_have_text("Please check the highlighted fields.")
+    expect(phone.get_by_label("Where did you find it?")).to_have_value(FOUND_WHERE)
+    expect(phone.get_by_label("Your email, to hear back")).to_have_value(FINDER_EMAIL)
+    screenshot(phone, "error")
+    assert session.exec(select(func.count()).select_from(Conversation)).one() == 0
+
+    # The swapped-in form is live (htmx and CSRF token): fixing the message sends it.
+    message.fill(MESSAGE)
+    phone.get_by_role("button", name="Send to the owner").click()
+    expect(phone.get_by_role("heading", name="Your message has been sent")).to_be_visible()

@@ -1,0 +1,109 @@
+"""Emails as the outbox sends them: language, defanged links, and no addresses across."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+
+import pytest
+from sqlmodel import select
+
+from conftest import body_text
+from stickerreg.emails import UnknownEmailKind, composer
+from stickerreg.mail import FileTransport, SmtpTransport
+from stickerreg.models import OutboxMessage, OutboxStatus
+from stickerreg.services import finder, outbox, relay
+from stickerreg.services.relay import FinderDetails
+
+
+def drain(app, transport):
+    return outbox.run_once(
+        app.extensions["db_engine"], compose=composer(app), transport=transport,
+        max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"],
+    )
+
+
+def report(session, sticker, **details):
+    conversation, token = finder.report_found(
+        session,
+        code=sticker.code,
+        message="Hittade den vid https://evil.example.com/login och ring mig.",
+        details=FinderDetails(**details),
+    )
+    session.commit()
+    return conversation, token
+
+
+def test_the_owner_gets_the_finders_words_defanged_in_their_language(app, session, sticker_factory, user_factory, smtp_server):
+    owner = user_factory(email="owner@example.se", locale="en")
+    sticker = sticker_factory(owner=owner, label="Keys")
+    report(session, sticker, email="finder@example.org", found_where="by www.shop.se", latitude=59.3, longitude=18.07)
+    assert drain(app, SmtpTransport(smtp_server.url)).sent == 1
+    [email] = smtp_server.wait_for(1)
+    text = body_text(email)
+    assert email["To"] == "owner@example.se"
+    assert smtp_server.envelopes[0][1] == ["owner@example.se"]
+    assert "Keys" in email["Subject"] and "Someone found" in email["Subject"]
+    assert "hxxps://evil[.]example[.]com/login" in text and "https://evil" not in email.as_string()
+    assert "www[.]shop[.]se" in text
+    assert "59.300, 18.070" in text
+    assert "finder@example.org" not in email.as_string()
+    assert email["Message-ID"] == session.exec(select(OutboxMessage.email_message_id)).one()
+
+
+def test_the_finder_is_mailed_a_fresh_working_link_without_the_owners_address(
+    app, session, sticker_factory, user_factory, smtp_server
+):
+    owner = user_factory(email="private.owner@example.se")
+    conversation, _ = report(session, sticker_factory(owner=owner), email="finder@example.org", locale="en")
+    relay.add_owner_reply(session, conversation, "Tack! Se www.example.se")
+    session.commit()
+    assert drain(app, SmtpTransport(smtp_server.url)).sent == 2
+    to_finder = next(m for m in smtp_server.wait_for(2) if m["To"] == "finder@example.org")
+    text = body_text(to_finder)
+    assert "private.owner" not in to_finder.as_string()
+    assert "www[.]example[.]se" in text
+    token = re.search(r"http://localhost/c/([A-Za-z0-9_\-]+)", text).group(1)
+    assert relay.find_by_token(session, token).id == conversation.id
+
+
+def test_held_messages_send_nothing_until_released(app, session, sticker_factory, tmp_path):
+    report(session, sticker_factory(activated=False))
+    assert drain(app, FileTransport(tmp_path / "mail")).sent == 0
+    assert not (tmp_path / "mail").exists()
+
+
+def test_without_smtp_the_email_is_written_as_an_eml_file(app, session, sticker_factory, tmp_path):
+    report(session, sticker_factory())
+    assert drain(app, FileTransport(tmp_path / "mail")).sent == 1
+    [eml] = (tmp_path / "mail").glob("*.eml")
+    email = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert "Hittade den vid hxxps://evil[.]example[.]com" in body_text(email)
+
+
+def test_a_closed_conversation_cancels_its_pending_email(app, session, sticker_factory, tmp_path):
+    conversation, _ = report(session, sticker_factory())
+    relay.mark_returned(session, conversation)
+    session.commit()
+    assert drain(app, FileTransport(tmp_path)).cancelled == 1
+
+
+def test_an_unknown_kind_is_retried_then_dead(app, session, tmp_path):
+    outbox.enqueue(session, kind="no-such-kind", payload={})
+    session.commit()
+    compose = composer(app)
+    with pytest.raises(UnknownEmailKind):
+        compose(session, session.exec(select(OutboxMessage)).one())
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1
+    assert drain(app, FileTransport(tmp_path)).dead == 1
+    assert session.exec(select(OutboxMessage.status)).one() == OutboxStatus.DEAD
+
+
+def test_smtp_refusal_is_retried_not_lost(app, session, sticker_factory):
+    report(session, sticker_factory())
+    from conftest import free_port
+
+    stats = drain(app, SmtpTransport(f"smtp://127.0.0.1:{free_port()}"))
+    assert stats.failed == 1
+    row = session.exec(select(OutboxMessage)).one()
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1

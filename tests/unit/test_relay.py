@@ -1,0 +1,93 @@
+"""The masked relay: conversations, private links, held messages, closing and abuse."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from stickerreg.models import ConversationStatus, OutboxMessage, RelayLink
+from stickerreg.services import relay, stickers
+from stickerreg.services.relay import ConversationClosed, FinderDetails
+from stickerreg.tokens import hash_token
+
+
+def open_for(session, sticker, *, email=None, body="Hittade din plånbok"):
+    conversation, token = relay.open_conversation(
+        session, sticker=sticker, body=body, details=FinderDetails(email=email)
+    )
+    session.commit()
+    return conversation, token
+
+
+def outbox_kinds(session):
+    return [row.kind for row in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def test_the_token_opens_its_conversation_and_only_its_hash_is_stored(session, sticker_factory):
+    conversation, token = open_for(session, sticker_factory())
+    assert relay.find_by_token(session, token).id == conversation.id
+    stored = session.exec(select(RelayLink.token_hash)).all()
+    assert stored == [hash_token(token)] and token not in stored
+    assert relay.find_by_token(session, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert relay.find_by_token(session, "") is None
+
+
+def test_every_link_issued_opens_the_same_conversation(session, sticker_factory):
+    conversation, first = open_for(session, sticker_factory())
+    second = relay.issue_link(session, conversation)
+    assert first != second
+    assert relay.find_by_token(session, first).id == relay.find_by_token(session, second).id
+
+
+def test_owner_replies_notify_the_finder_only_if_they_left_an_address(session, sticker_factory):
+    silent, _ = open_for(session, sticker_factory())
+    reachable, _ = open_for(session, sticker_factory(), email="finder@example.org")
+    relay.add_owner_reply(session, silent, "Tack!")
+    relay.add_owner_reply(session, reachable, "Tack!")
+    session.commit()
+    assert outbox_kinds(session) == [relay.NOTIFY_OWNER, relay.NOTIFY_OWNER, relay.NOTIFY_FINDER]
+
+
+def test_held_messages_are_delivered_when_the_sticker_is_claimed(session, sticker_factory, user_factory):
+    sticker = sticker_factory(activated=False)
+    conversation, _ = open_for(session, sticker)
+    relay.add_finder_message(session, conversation, "Hallå igen")
+    session.commit()
+    assert conversation.status == ConversationStatus.HELD and outbox_kinds(session) == []
+
+    stickers.activate_for(session, sticker, user_factory())
+    assert relay.release_held(session, sticker) == 1
+    session.commit()
+    assert conversation.status == ConversationStatus.OPEN
+    [row] = session.exec(select(OutboxMessage)).all()
+    assert row.payload["conversation_id"] == conversation.id
+
+
+def test_owner_cannot_reply_to_a_held_or_undeliverable_conversation(session, sticker_factory):
+    held, _ = open_for(session, sticker_factory(activated=False))
+    nowhere, _ = open_for(session, None)
+    for conversation in (held, nowhere):
+        with pytest.raises(ConversationClosed):
+            relay.add_owner_reply(session, conversation, "?")
+
+
+@pytest.mark.parametrize("close", [relay.mark_returned, relay.report_abuse])
+def test_a_closed_conversation_refuses_both_sides(session, sticker_factory, close):
+    conversation, token = open_for(session, sticker_factory())
+    close(session, conversation)
+    session.commit()
+    with pytest.raises(ConversationClosed):
+        relay.add_finder_message(session, conversation, "more")
+    with pytest.raises(ConversationClosed):
+        relay.add_owner_reply(session, conversation, "more")
+    assert relay.find_by_token(session, token).status in (ConversationStatus.CLOSED, ConversationStatus.BLOCKED)
+
+
+def test_unread_counts_follow_the_owner_reading(session, sticker_factory):
+    conversation, _ = open_for(session, sticker_factory())
+    relay.add_finder_message(session, conversation, "en till")
+    assert relay.unread_for_owner(session, conversation) == 2
+    relay.mark_read_by_owner(session, conversation)
+    assert relay.unread_for_owner(session, conversation) == 0
+    relay.add_owner_reply(session, conversation, "svar")
+    assert relay.unread_for_owner(session, conversation) == 0

@@ -1,0 +1,69 @@
+"""Operator commands: init-db, seed-demo, outbox."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+
+from stickerreg import codes
+from stickerreg.cli import DEMO_EMAIL
+from stickerreg.models import Sticker, StickerStatus
+from stickerreg.services import finder
+from stickerreg.services.relay import FinderDetails
+
+
+def test_init_db_migrates_an_empty_database(tmp_path):
+    from conftest import make_test_app
+
+    app = make_test_app(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", tmp_path)
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "newest migration" in result.output
+    app.extensions["db_engine"].dispose()
+
+
+def test_seed_demo_prints_the_owner_and_active_stickers(app, session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--json"])
+    assert result.exit_code == 0, result.output
+    demo = json.loads(result.output)
+    assert demo["owner_email"] == DEMO_EMAIL and len(demo["password"]) >= 12
+    assert len(demo["stickers"]) == 3
+    for item in demo["stickers"]:
+        assert codes.normalize(item["code"]) == item["code"] and item["label"]
+        sticker = session.exec(select(Sticker).where(Sticker.code == item["code"])).one()
+        assert sticker.status == StickerStatus.ACTIVE
+    again = json.loads(runner.invoke(args=["seed-demo", "--json"]).output)
+    assert again == demo  # idempotent
+    assert "not added" in runner.invoke(args=["seed-demo", "--if-empty"]).output
+
+
+def test_the_demo_lost_mode_sticker_shows_its_reward(app, client):
+    demo = json.loads(app.test_cli_runner().invoke(args=["seed-demo", "--json"]).output)
+    pages = [client.get(f"/s/{s['code']}", headers={"User-Agent": "Mozilla/5.0"}).get_data(as_text=True)
+             for s in demo["stickers"]]
+    assert sum("Hittelön 200 kr" in page for page in pages) == 1
+
+
+def test_outbox_run_once_delivers_to_smtp(app, session, sticker_factory, smtp_server):
+    sticker = sticker_factory()
+    finder.report_found(session, code=sticker.code, message="Hittad!", details=FinderDetails())
+    session.commit()
+    app.config["SMTP_URL"] = smtp_server.url
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["outbox", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1" in result.output
+    assert len(smtp_server.wait_for(1)) == 1
+    status = runner.invoke(args=["outbox", "status"]).output
+    assert "sent       1" in status and "pending    0" in status
+
+
+def test_outbox_without_smtp_writes_eml_files(app, session, sticker_factory, tmp_path):
+    sticker = sticker_factory()
+    finder.report_found(session, code=sticker.code, message="Hittad!", details=FinderDetails())
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["outbox", "run", "--once"])
+    assert "sent 1" in result.output
+    assert len(list((tmp_path / "mail").glob("*.eml"))) == 1

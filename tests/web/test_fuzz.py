@@ -1,0 +1,99 @@
+"""No input a stranger can send to a public route ends in a 500."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import BROWSER_UA, csrf_token, make_test_app
+from stickerreg import codes
+
+NASTY = [
+    "",
+    " ",
+    "%00",
+    "%FF%FE",
+    "..%2F..%2Fetc%2Fpasswd",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "\u202e\u200b",
+    "😀" * 50,
+    "A" * 5000,
+    "https://evil.example/S/0123",
+]
+
+
+@pytest.fixture
+def fuzz_app(database_url, tmp_path):
+    # Limits off here: the point is what the routes do with input, not how often.
+    app = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=False)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def fuzz_client(fuzz_app):
+    client = fuzz_app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    return client
+
+
+def assert_handled(response):
+    assert response.status_code < 500, response.status_code
+    response.close()
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_nasty_path_and_query_values(fuzz_client, value):
+    for url in (f"/s/{value}", f"/S/{value}", f"/c/{value}", f"/c/{value}/reply", f"/s/{value}/message"):
+        assert_handled(fuzz_client.get(url))
+    assert_handled(fuzz_client.get("/lookup", query_string={"code": value}))
+    assert_handled(fuzz_client.get("/", query_string={"lang": value}))
+
+
+@pytest.mark.parametrize("value", NASTY + ["\x00\x01\x02binary\xff", "x" * 60_000])
+def test_nasty_form_values(fuzz_client, value):
+    code = codes.generate()
+    token = csrf_token(fuzz_client, f"/s/{code}")
+    form = {"csrf_token": token, "message": value, "email": value, "found_where": value,
+            "share_location": value, "latitude": value, "longitude": value}
+    response = fuzz_client.post(f"/s/{code}/message", data=form)
+    assert response.status_code in (303, 413, 422), response.status_code
+
+
+def test_bodies_that_are_not_forms(fuzz_client):
+    code = codes.generate()
+    url = f"/s/{code}/message"
+    cases = [
+        dict(data=b"\xff\xfe\x00garbage", content_type="application/x-www-form-urlencoded"),
+        dict(data=b"--x\r\nbroken", content_type="multipart/form-data; boundary=x"),
+        dict(json={"message": "hi"}),
+        dict(data=b"a" * 200_000, content_type="application/x-www-form-urlencoded"),
+        dict(data="message=" + "%" * 1000, content_type="application/x-www-form-urlencoded"),
+    ]
+    for case in cases:
+        assert_handled(fuzz_client.post(url, **case))
+    assert fuzz_client.post(url, data=b"a" * 200_000, content_type="text/plain").status_code == 413
+
+
+def test_wrong_methods_get_a_friendly_405(fuzz_client):
+    response = fuzz_client.put(f"/s/{codes.generate()}")
+    assert response.status_code == 405
+    assert "<h1>" in response.get_data(as_text=True)
+
+
+def test_api_style_clients_get_problem_json(fuzz_client):
+    response = fuzz_client.get("/nowhere", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(segment=st.text(min_size=0, max_size=80))
+def test_any_text_as_a_sticker_id_is_handled(fuzz_client, segment):
+    from urllib.parse import quote
+
+    assert_handled(fuzz_client.get("/s/" + quote(segment, safe="")))
+    assert_handled(fuzz_client.get("/lookup", query_string={"code": segment}))
