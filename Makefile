@@ -29,7 +29,7 @@ install: $(VENV)/.installed translations
 install-test: $(VENV)/.installed-test translations chromium
 
 translations: | $(BIN)/python
-	$(BIN)/pybabel compile -q -d stickerreg/translations
+	$(BIN)/pybabel -q compile -d stickerreg/translations
 
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }

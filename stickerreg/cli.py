@@ -8,6 +8,7 @@ import threading
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from werkzeug.serving import run_simple
 from sqlmodel import select
 
 from stickerreg import codes, db
@@ -130,7 +131,8 @@ def serve(host: str, port: int) -> None:
     )
     worker.start()
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         stop.set()
 

@@ -27,7 +27,7 @@ def _messages() -> dict[int, tuple[str, str]]:
             _("Slow down a little"),
             _("Too many attempts in a short time. Wait a few minutes and try again."),
         ),
-        500: (_("Something went wrong on our side"), _("We have been told. Please try again later.")),
+        500: (_("Something went wrong on our side"), _("We've been notified about the problem. Please try again later.")),
     }
 
 
@@ -44,7 +44,7 @@ def handle_http_error(error: HTTPException):
     title, detail = _messages().get(status, (error.name, ""))
     if isinstance(error, CSRFError):
         title = _("This form has expired")
-        detail = _("For your security the form can only be sent from this site within a few hours. Reload the page and try again.")
+        detail = _("For your security, this form must be sent from this site within a few hours of opening it. Reload the page and try again.")
     if wants_json():
         body = jsonify(type="about:blank", title=title, status=status, detail=detail)
         body.status_code = status

@@ -20,7 +20,7 @@ def _message_field(label) -> TextAreaField:
         filters=CLEAN,
         validators=[
             DataRequired(_l("Write a short message.")),
-            Length(max=MESSAGE_MAX, message=_l("Keep the message under %(max)d characters.", max=MESSAGE_MAX)),
+            Length(max=MESSAGE_MAX, message=_l("The message can be at most %(max)d characters.", max=MESSAGE_MAX)),
         ],
     )
 
@@ -41,7 +41,7 @@ class FinderMessageForm(FlaskForm):
     found_where = StringField(
         _l("Where did you find it? (optional)"),
         filters=CLEAN,
-        validators=[Optional(), Length(max=200, message=_l("Keep it under %(max)d characters.", max=200))],
+        validators=[Optional(), Length(max=200, message=_l("Use at most %(max)d characters.", max=200))],
     )
     email = EmailField(
         _l("Your email, to hear back (optional)"),
@@ -79,6 +79,6 @@ def _coordinate(field, low: float, high: float) -> None:
     try:
         value = float(field.data)
     except (TypeError, ValueError):
-        raise ValidationError(_l("The location could not be read; remove it and try again.")) from None
+        raise ValidationError(_l("Your location could not be read. Turn off location sharing and try again.")) from None
     if not (low <= value <= high) or value != value:  # value != value catches NaN
-        raise ValidationError(_l("The location could not be read; remove it and try again."))
+        raise ValidationError(_l("Your location could not be read. Turn off location sharing and try again."))

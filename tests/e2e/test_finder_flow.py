@@ -76,7 +76,8 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     phone.get_by_role("button", name="Send to the owner").click()
 
     # htmx swaps the form for the confirmation, which holds the private link.
-    sent = phone.get_by_role("status").filter(has=phone.get_by_role("heading", name="Your message has been sent"))
+    confirmation = phone.get_by_role("heading", name="Your message has been sent")
+    sent = phone.get_by_role("status").filter(has=confirmation)
     expect(sent).to_be_visible()
     expect(phone.get_by_label("Your message to the owner")).to_have_count(0)
     expect(phone).to_have_url(f"{base}/S/{code}?lang=en")
@@ -130,7 +131,9 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     expect(phone.get_by_text("No reply yet")).to_have_count(0)
 
 
-def test_the_id_as_typed_from_the_sticker_leads_to_its_canonical_page(phone, live_server, sticker_factory):
+def test_the_id_as_typed_from_the_sticker_leads_to_its_canonical_page(
+    phone, live_server, sticker_factory
+):
     code = sticker_factory().code
     typed = codes.display(code).lower()  # as printed under the QR code, typed on a phone
     canonical = f"{live_server.base_url}/s/{code}"
