@@ -243,3 +243,25 @@ def test_finder_pages_never_leak_the_owner_email(browser_client, sticker_factory
     link = send(browser_client, sticker.code).headers["Location"]
     for url in (f"/s/{sticker.code}", link):
         assert "secret.owner" not in browser_client.get(url).get_data(as_text=True)
+
+
+def statements_for(app, client, url):
+    """The SQL statements one request runs: the same work means the same time."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    engine = app.extensions["db_engine"]
+    listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url, headers={"User-Agent": BROWSER_UA}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return seen
+
+
+def test_known_and_unknown_ids_cost_the_same_database_work(app, sticker_factory):
+    known = sticker_factory(lost_mode=True, reward_text="50 kr").code
+    unknown = codes.generate()
+    client = app.test_client()
+    assert statements_for(app, client, f"/s/{known}") == statements_for(app, client, f"/s/{unknown}")
