@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString

@@ -8,8 +8,8 @@ import threading
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from werkzeug.serving import run_simple
 from sqlmodel import select
+from werkzeug.serving import run_simple
 
 from stickerreg import codes, db
 from stickerreg.emails import composer

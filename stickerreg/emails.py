@@ -11,7 +11,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlmodel import Session
 
-from stickerreg.models import Conversation, ConversationStatus, Message, OutboxMessage, Sticker, User
+from stickerreg.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    OutboxMessage,
+    Sticker,
+    User,
+)
 from stickerreg.services import relay
 from stickerreg.services.outbox import Composer
 from stickerreg.text import defang

@@ -6,8 +6,8 @@ types) so later migrations can add states without altering a type.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -30,24 +30,24 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 def _created() -> datetime:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-class StickerStatus(str, Enum):
+class StickerStatus(StrEnum):
     UNCLAIMED = "unclaimed"  # minted, waiting for a customer to claim its set
     ACTIVE = "active"
     DEACTIVATED = "deactivated"  # owner reported it lost or destroyed
     VOIDED = "voided"  # misprint; can never be claimed
 
 
-class ConversationStatus(str, Enum):
+class ConversationStatus(StrEnum):
     OPEN = "open"
     HELD = "held"  # sticker not active yet: kept, delivered when claimed
     UNDELIVERABLE = "undeliverable"  # no such sticker; the finder is not told
@@ -55,12 +55,12 @@ class ConversationStatus(str, Enum):
     BLOCKED = "blocked"  # owner reported abuse
 
 
-class Sender(str, Enum):
+class Sender(StrEnum):
     FINDER = "finder"
     OWNER = "owner"
 
 
-class OutboxStatus(str, Enum):
+class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # gave up after repeated failures

@@ -4,19 +4,14 @@ when it answers; an app with CSRF on; factories; a real SMTP server (aiosmtpd)."
 from __future__ import annotations
 
 import os
-import re
-import socket
-import time
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from helpers import BROWSER_UA, SmtpInbox, free_port, make_test_app
 from sqlmodel import Session, SQLModel
 
 import stickerreg.models  # noqa: F401  (registers the tables)
-from stickerreg import create_app
 from stickerreg.models import Sticker, StickerStatus, User
 from stickerreg.services import accounts, stickers
 
@@ -82,21 +77,6 @@ def database_url(database_kind, postgres_schema_url, tmp_path):
     engine.dispose()
 
 
-def make_test_app(database_url: str, tmp_path, **overrides):
-    """An app as production runs it (CSRF and rate limits on), on the test database."""
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": database_url,
-        "MAIL_DIR": str(tmp_path / "mail"),
-        "SMTP_URL": None,
-        "PUBLIC_BASE_URL": "http://localhost",
-        "RATELIMIT_STORAGE_URI": "memory://",
-    }
-    config.update(overrides)
-    return create_app(config)
-
-
 @pytest.fixture
 def app(database_url, tmp_path):
     app = make_test_app(database_url, tmp_path)
@@ -155,53 +135,11 @@ def sticker_factory(session, user_factory):
     return make
 
 
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def csrf_token(client, url: str) -> str:
-    """Fetch a page and read its CSRF token, as a browser would."""
-    page = client.get(url, headers={"User-Agent": BROWSER_UA})
-    match = _TOKEN.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {url} ({page.status_code})"
-    return match.group(1)
-
-
-BROWSER_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
-
-
 @pytest.fixture
 def browser_client(client):
     """A test client that presents itself as a phone's browser."""
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
     return client
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class SmtpInbox:
-    """Collects what the real SMTP server receives."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.url = f"smtp://127.0.0.1:{port}"
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(self.messages) >= count, f"expected {count} emails, got {len(self.messages)}"
-        return self.messages
 
 
 @pytest.fixture
@@ -212,8 +150,3 @@ def smtp_server():
     controller.start()
     yield inbox
     controller.stop()
-
-
-def body_text(email: EmailMessage) -> str:
-    """The plain-text part of an email."""
-    return email.get_body(preferencelist=("plain",)).get_content()

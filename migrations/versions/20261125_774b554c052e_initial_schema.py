@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 774b554c052e
-Revises: 
+Revises:
 Create Date: 2026-11-25 13:15:36.858669
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '774b554c052e'
 down_revision = None

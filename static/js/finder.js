@@ -49,4 +49,9 @@
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // htmx swaps in a fresh form after a validation error.
   document.addEventListener("htmx:load", function (event) { init(event.detail.elt); });
+  // After a swap, move focus to what changed, so keyboards and screen readers follow.
+  document.addEventListener("htmx:afterSwap", function () {
+    var target = document.querySelector('[aria-invalid="true"], [data-focus-on-swap]');
+    if (target) target.focus();
+  });
 })();

@@ -3,7 +3,9 @@ the per-request database session and the security headers."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g, render_template, request
+from urllib.parse import urlencode
+
+from flask import Flask, Response, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
 from sqlmodel import Session
 
@@ -58,8 +60,17 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+def lang_url(lang: str) -> str:
+    """This page in another language. After a rejected POST the address is the form's
+    target, which only takes POST, so views name their page in `g.page_url`."""
+    page = g.get("page_url") or (request.path if request.method == "GET" else url_for("finder.index"))
+    args = request.args.to_dict() if request.method == "GET" else {}
+    args["lang"] = lang
+    return f"{page}?{urlencode(args)}"
+
+
 def template_globals() -> dict:
-    return {"current_locale": lambda: str(get_locale() or "sv")}
+    return {"current_locale": lambda: str(get_locale() or "sv"), "lang_url": lang_url}
 
 
 def register(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -88,7 +88,10 @@ def send_message(code: str):
     )
     g.db.commit()
     if is_htmx():
-        return render("finder/_message_sent.html", token=token)
+        # Put the private link in the address bar: a reload or bookmark keeps it.
+        sent = make_response(render("finder/_message_sent.html", token=token))
+        sent.headers["HX-Push-Url"] = url_for(".conversation", token=token)
+        return sent
     flash(_("Your message has been sent."), "sent")
     return redirect(url_for(".conversation", token=token), 303)
 
@@ -125,6 +128,7 @@ def _typo(raw: str):
 
 
 def _sticker_page(code: str, form: FinderMessageForm):
+    g.page_url = url_for(".sticker", raw=code)
     return render(
         "finder/sticker.html",
         "finder/_message_form.html",
@@ -136,6 +140,7 @@ def _sticker_page(code: str, form: FinderMessageForm):
 
 
 def _conversation_page(token: str, conversation, form: FinderReplyForm):
+    g.page_url = url_for(".conversation", token=token)
     return render(
         "finder/conversation.html",
         token=token,

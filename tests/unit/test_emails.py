@@ -6,9 +6,9 @@ import re
 from email import message_from_bytes, policy
 
 import pytest
+from helpers import body_text
 from sqlmodel import select
 
-from conftest import body_text
 from stickerreg.emails import UnknownEmailKind, composer
 from stickerreg.mail import FileTransport, SmtpTransport
 from stickerreg.models import OutboxMessage, OutboxStatus
@@ -101,7 +101,7 @@ def test_an_unknown_kind_is_retried_then_dead(app, session, tmp_path):
 
 def test_smtp_refusal_is_retried_not_lost(app, session, sticker_factory):
     report(session, sticker_factory())
-    from conftest import free_port
+    from helpers import free_port
 
     stats = drain(app, SmtpTransport(f"smtp://127.0.0.1:{free_port()}"))
     assert stats.failed == 1

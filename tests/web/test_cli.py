@@ -14,7 +14,7 @@ from stickerreg.services.relay import FinderDetails
 
 
 def test_init_db_migrates_an_empty_database(tmp_path):
-    from conftest import make_test_app
+    from helpers import make_test_app
 
     app = make_test_app(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", tmp_path)
     result = app.test_cli_runner().invoke(args=["init-db"])

@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import BROWSER_UA, csrf_token
 from sqlmodel import select
 
-from conftest import BROWSER_UA, csrf_token
 from stickerreg import codes
-from stickerreg.models import Conversation, ConversationStatus, Message, OutboxMessage, StickerStatus
+from stickerreg.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    OutboxMessage,
+    StickerStatus,
+)
 from stickerreg.services import relay
 
 

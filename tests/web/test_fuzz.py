@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from helpers import BROWSER_UA, csrf_token, make_test_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BROWSER_UA, csrf_token, make_test_app
 from stickerreg import codes
 
 NASTY = [

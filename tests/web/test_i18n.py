@@ -59,3 +59,16 @@ def test_the_swedish_catalog_is_complete(locale):
     missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
     assert missing == []
     assert {m.id for m in template if m.id} <= {m.id for m in catalog if m.id}, "run make extract"
+
+
+def test_the_language_link_after_a_rejected_form_leads_to_a_real_page(browser_client):
+    from helpers import csrf_token
+
+    from stickerreg import codes
+
+    code = codes.generate()
+    token = csrf_token(browser_client, f"/s/{code}")
+    rejected = browser_client.post(f"/s/{code}/message", data={"message": "", "csrf_token": token})
+    assert rejected.status_code == 422
+    assert f'href="/s/{code}?lang=en"' in rejected.get_data(as_text=True)
+    assert browser_client.get(f"/s/{code}?lang=en").status_code == 200

@@ -6,8 +6,8 @@ import secrets
 
 import pytest
 import redis
+from helpers import BROWSER_UA, csrf_token, make_test_app
 
-from conftest import BROWSER_UA, csrf_token, make_test_app
 from stickerreg import codes
 
 
