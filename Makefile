@@ -55,7 +55,7 @@ lint: install-test
 
 # Refresh the message catalogs after adding or changing user-facing text.
 extract: | $(BIN)/python
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o stickerreg/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ -o stickerreg/translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i stickerreg/translations/messages.pot -d stickerreg/translations --no-fuzzy-matching
 
 clean:

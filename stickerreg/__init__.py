@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from stickerreg import config as settings
 from stickerreg import i18n, logs
 from stickerreg.db import make_engine
-from stickerreg.extensions import babel, csrf, limiter
+from stickerreg.extensions import babel, csrf, limiter, login_manager
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     logs.init_logging()

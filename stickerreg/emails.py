@@ -17,11 +17,16 @@ from stickerreg.models import (
     Message,
     OutboxMessage,
     Sticker,
+    TokenPurpose,
     User,
 )
-from stickerreg.services import relay
+from stickerreg.services import accounts, relay
 from stickerreg.services.outbox import Composer
 from stickerreg.text import defang
+
+
+def N_(text: str) -> str:  # noqa: N802  (marks text for extraction; translated at send time)
+    return text
 
 
 class UnknownEmailKind(ValueError):
@@ -96,7 +101,44 @@ def _email(row: OutboxMessage, to: str, subject: str, template: str, context: di
     return email
 
 
+def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: str, template: str):
+    """A builder for account emails: optionally mints a single-use link token now, so the
+    plain token exists only inside the email."""
+
+    def build(session: Session, row: OutboxMessage) -> EmailMessage | None:
+        user = session.get(User, row.payload.get("user_id"))
+        if user is None:
+            return None
+        new_email = row.payload.get("new_email")
+        context = {"user": user, "new_email": new_email, "old_email": row.payload.get("old_email")}
+        if purpose is not None:
+            token = accounts.issue_token(session, user, purpose, new_email=new_email)
+            context["link"] = url_for(endpoint, token=token, _external=True)
+        context["login_url"] = url_for("auth.login", _external=True)
+        context["reset_url"] = url_for("auth.reset_request", _external=True)
+        to = new_email or row.payload.get("old_email") or user.email
+        with force_locale(user.locale):
+            return _email(row, to, _(subject), f"emails/{template}", context)
+
+    return build
+
+
 _BUILDERS: dict[str, Callable[[Session, OutboxMessage], EmailMessage | None]] = {
     relay.NOTIFY_OWNER: _finder_message,
     relay.NOTIFY_FINDER: _owner_reply,
+    accounts.MAIL_VERIFY: _account_email(
+        TokenPurpose.VERIFY_EMAIL, "auth.verify", N_("Confirm your email address"), "verify_email"
+    ),
+    accounts.MAIL_ALREADY_REGISTERED: _account_email(
+        None, None, N_("Someone tried to create an account with your email"), "already_registered"
+    ),
+    accounts.MAIL_RESET: _account_email(
+        TokenPurpose.RESET_PASSWORD, "auth.reset", N_("Reset your Stickerreg password"), "reset_password"
+    ),
+    accounts.MAIL_CHANGE_EMAIL: _account_email(
+        TokenPurpose.CHANGE_EMAIL, "auth.confirm_email_change", N_("Confirm your new email address"), "change_email"
+    ),
+    accounts.MAIL_EMAIL_CHANGED: _account_email(
+        None, None, N_("Your Stickerreg email address was changed"), "email_changed"
+    ),
 }

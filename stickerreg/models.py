@@ -67,14 +67,85 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"  # nothing left to send (recipient or conversation gone)
 
 
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    PRINTSHOP = "printshop"
+    ADMIN = "admin"
+
+
+class ItemCategory(StrEnum):
+    KEYS = "keys"
+    PHONE = "phone"
+    WALLET = "wallet"
+    BAG = "bag"
+    LAPTOP = "laptop"
+    PET = "pet"
+    OTHER = "other"
+
+
+class TokenPurpose(StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    RESET_PASSWORD = "reset_password"
+    CHANGE_EMAIL = "change_email"
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)  # stored lower-case
     password_hash: str | None = Field(default=None, max_length=255)
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    role: str = Field(default=Role.CUSTOMER.value, max_length=16)
     display_name: str = Field(default="", max_length=100)
     locale: str = Field(default="sv", max_length=5)
+    phone: str | None = Field(default=None, max_length=20)  # E.164
+    street: str | None = Field(default=None, max_length=120)
+    postal_code: str | None = Field(default=None, max_length=10)
+    city: str | None = Field(default=None, max_length=60)
+    # A keyed digest finds the account at BankID login; only a masked form is shown.
+    personnummer_digest: str | None = Field(default=None, max_length=64, unique=True)
+    personnummer_masked: str | None = Field(default=None, max_length=16)
+    notify_by_email: bool = Field(default=True)
+    created_at: datetime = _created()
+
+
+class LoginSession(SQLModel, table=True):
+    """One signed-in browser. Deleting the row signs it out, wherever its cookie is."""
+
+    __tablename__ = "login_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    method: str = Field(default="password", max_length=16)
+    created_at: datetime = _created()
+
+
+class AuthToken(SQLModel, table=True):
+    """Single-use, expiring tokens mailed for verification, reset and email change."""
+
+    __tablename__ = "auth_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    purpose: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    new_email: str | None = Field(default=None, max_length=254)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()
+
+
+class StickerSet(SQLModel, table=True):
+    """A pack of stickers sold together, claimed with the activation code on its card."""
+
+    __tablename__ = "sticker_sets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    activation_hash: str = Field(max_length=64)
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True, ondelete="SET NULL")
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
 
 
@@ -87,8 +158,12 @@ class Sticker(SQLModel, table=True):
     owner_id: int | None = Field(
         default=None, foreign_key="users.id", index=True, ondelete="SET NULL"
     )
+    set_id: int | None = Field(default=None, foreign_key="sticker_sets.id", index=True, ondelete="SET NULL")
     label: str = Field(default="", max_length=80)
+    category: str = Field(default=ItemCategory.OTHER.value, max_length=16)
     lost_mode: bool = Field(default=False)
+    scan_alerts: bool = Field(default=True)
+    last_scan_alert_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reward_text: str | None = Field(default=None, max_length=200)
     public_note: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()

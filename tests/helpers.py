@@ -26,7 +26,7 @@ def make_test_app(database_url: str, tmp_path, **overrides):
     return create_app(config)
 
 
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client, url: str) -> str:
@@ -71,3 +71,21 @@ class SmtpInbox:
 def body_text(email: EmailMessage) -> str:
     """The plain-text part of an email."""
     return email.get_body(preferencelist=("plain",)).get_content()
+
+
+def drain_outbox(app) -> list[EmailMessage]:
+    """Run the outbox worker once, as `flask outbox run --once` does; returns what it sent."""
+    from stickerreg.emails import composer
+    from stickerreg.services import outbox
+
+    sent: list[EmailMessage] = []
+    outbox.run_once(app.extensions["db_engine"], compose=composer(app), transport=sent.append,
+                    max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"])
+    return sent
+
+
+def link_in(email: EmailMessage, path_prefix: str) -> str:
+    """The path of the first link in an email's text that starts with `path_prefix`."""
+    match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"[^\s]*)", body_text(email))
+    assert match, f"no {path_prefix} link in: {body_text(email)}"
+    return match.group(1)

@@ -1,13 +1,63 @@
-"""Customer accounts: creation and password hashing (argon2)."""
+"""Customer accounts: sign-up, email verification, passwords, sign-in sessions, email
+change, profile. Answers never tell whether an email is registered."""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from sqlmodel import Session, select
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from stickerreg.models import User
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, delete, select
+
+from stickerreg import tokens
+from stickerreg.models import AuthToken, LoginSession, TokenPurpose, User, utcnow
+from stickerreg.services import outbox
 
 _hasher = PasswordHasher()
+# Verified against when the email is unknown, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
+
+PASSWORD_MIN_LENGTH = 12
+TOKEN_LIFETIME = {
+    TokenPurpose.VERIFY_EMAIL: timedelta(hours=48),
+    TokenPurpose.RESET_PASSWORD: timedelta(hours=1),
+    TokenPurpose.CHANGE_EMAIL: timedelta(hours=48),
+}
+# Outbox kinds this module writes.
+MAIL_VERIFY = "verify_email"
+MAIL_ALREADY_REGISTERED = "already_registered"
+MAIL_RESET = "reset_password"
+MAIL_CHANGE_EMAIL = "change_email"
+MAIL_EMAIL_CHANGED = "email_changed_notice"
+
+COMMON_PASSWORDS = frozenset(
+    """
+    123456789012 1234567890123 password1234 password12345 passwordpassword qwertyuiop12
+    qwertyuiopas 111111111111 000000000000 abcdefghijkl abc123abc123 iloveyou1234
+    sommar123456 sommaren2024 sommaren2025 sommaren2026 lösenord1234 losenord1234
+    welcome12345 letmein12345 changeme1234 administrator stickerreg12 qwerty123456
+    123123123123 987654321098 asdfghjkl123 zxcvbnm12345 hejhejhejhej trustno1trustno1
+    """.split()
+)
+
+
+class AccountError(ValueError):
+    """A request that can't be carried out; the message is safe to show."""
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """The profile fields a customer may change: an allowlist, nothing else is touched."""
+
+    display_name: str
+    phone: str | None
+    street: str | None
+    postal_code: str | None
+    city: str | None
+    locale: str
+    notify_by_email: bool
 
 
 def normalize_email(email: str) -> str:
@@ -15,15 +65,30 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def password_problem(password: str) -> str | None:
+    """Why a password is not acceptable, or None."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return "too_short"
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        return "too_common"
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def create_user(
-    session: Session, *, email: str, password: str | None, display_name: str = "", locale: str = "sv"
+    session: Session, *, email: str, password: str | None, display_name: str = "", locale: str = "sv",
+    verified: bool = True,
 ) -> User:
-    """Create a customer; the password is stored only as an argon2 hash."""
+    """Create a customer directly (seed data, tests, operators); password stored as argon2."""
     user = User(
         email=normalize_email(email),
-        password_hash=_hasher.hash(password) if password else None,
+        password_hash=hash_password(password) if password else None,
         display_name=display_name,
         locale=locale,
+        email_verified_at=utcnow() if verified else None,
     )
     session.add(user)
     session.flush()
@@ -33,3 +98,200 @@ def create_user(
 def find_by_email(session: Session, email: str) -> User | None:
     """The user with this email, or None."""
     return session.exec(select(User).where(User.email == normalize_email(email))).first()
+
+
+def sign_up(session: Session, *, email: str, password: str, locale: str) -> None:
+    """Register, or tell the address's owner that someone tried; the caller can't tell which."""
+    existing = find_by_email(session, email)
+    if existing is not None:
+        _hasher.hash(password)  # the same work as a real sign-up
+        outbox.enqueue(session, kind=MAIL_ALREADY_REGISTERED, payload={"user_id": existing.id})
+        return
+    user = create_user(session, email=email, password=password, locale=locale, verified=False)
+    send_verification(session, user)
+
+
+def send_verification(session: Session, user: User) -> None:
+    """Queue a verification email; its link is minted when the email is written, so the
+    plain token is never stored."""
+    outbox.enqueue(session, kind=MAIL_VERIFY, payload={"user_id": user.id})
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The user for these credentials, or None; unknown emails cost the same time."""
+    user = find_by_email(session, email)
+    if user is None or not user.password_hash:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(user.password_hash, password):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.add(user)
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def start_session(session: Session, user: User, *, method: str = "password") -> str:
+    """Record a signed-in browser; returns the token its cookie will carry."""
+    token = tokens.new_token()
+    session.add(LoginSession(user_id=user.id, token_hash=tokens.hash_token(token), method=method))
+    session.flush()
+    return token
+
+
+def user_for_session(session: Session, token: str) -> User | None:
+    """The user a session token belongs to, or None if it was ended."""
+    if not token or len(token) > 64:
+        return None
+    statement = (
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == tokens.hash_token(token))
+    )
+    return session.exec(statement).first()
+
+
+def end_session(session: Session, token: str) -> None:
+    """Sign one browser out; its cookie is worthless from now on."""
+    session.exec(delete(LoginSession).where(LoginSession.token_hash == tokens.hash_token(token)))
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    """Sign out everywhere (after a password reset)."""
+    session.exec(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+def issue_token(session: Session, user: User, purpose: TokenPurpose, *, new_email: str | None = None) -> str:
+    """A single-use token for a mailed link; only its hash is stored."""
+    token = tokens.new_token()
+    session.add(
+        AuthToken(
+            user_id=user.id,
+            purpose=purpose.value,
+            token_hash=tokens.hash_token(token),
+            new_email=new_email,
+            expires_at=utcnow() + TOKEN_LIFETIME[purpose],
+        )
+    )
+    session.flush()
+    return token
+
+
+def peek_token(session: Session, token: str, purpose: TokenPurpose, *, now: datetime | None = None) -> AuthToken | None:
+    """The live token row (unused, unexpired, right purpose), or None."""
+    if not token or len(token) > 64:
+        return None
+    row = session.exec(select(AuthToken).where(AuthToken.token_hash == tokens.hash_token(token))).first()
+    if row is None or row.purpose != purpose or row.used_at is not None:
+        return None
+    if row.expires_at <= (now or utcnow()):
+        return None
+    return row
+
+
+def _use_token(session: Session, token: str, purpose: TokenPurpose) -> AuthToken:
+    row = peek_token(session, token, purpose)
+    if row is None:
+        raise AccountError("invalid_token")
+    row.used_at = utcnow()
+    session.add(row)
+    return row
+
+
+def verify_email(session: Session, token: str) -> User:
+    """Confirm the address a verification link was sent to."""
+    row = _use_token(session, token, TokenPurpose.VERIFY_EMAIL)
+    user = session.get(User, row.user_id)
+    user.email_verified_at = user.email_verified_at or utcnow()
+    session.add(user)
+    return user
+
+
+def request_password_reset(session: Session, email: str) -> None:
+    """Mail a reset link if the account exists; the caller learns nothing either way."""
+    user = find_by_email(session, email)
+    if user is None:
+        return
+    outbox.enqueue(session, kind=MAIL_RESET, payload={"user_id": user.id})
+
+
+def reset_password(session: Session, token: str, new_password: str) -> User:
+    """Set a new password from a reset link; every other sign-in ends."""
+    if password_problem(new_password):
+        raise AccountError(password_problem(new_password))
+    row = _use_token(session, token, TokenPurpose.RESET_PASSWORD)
+    user = session.get(User, row.user_id)
+    user.password_hash = hash_password(new_password)
+    user.email_verified_at = user.email_verified_at or utcnow()  # they read the mail
+    session.add(user)
+    end_all_sessions(session, user)
+    return user
+
+
+def request_email_change(session: Session, user: User, *, new_email: str, password: str) -> None:
+    """Mail a confirmation link to the new address; nothing changes until it is used."""
+    if not user.password_hash or not _verify(user.password_hash, password):
+        raise AccountError("wrong_password")
+    new_email = normalize_email(new_email)
+    if new_email == user.email:
+        raise AccountError("same_email")
+    if find_by_email(session, new_email) is not None:
+        return  # silently: telling would reveal that the address has an account
+    outbox.enqueue(session, kind=MAIL_CHANGE_EMAIL, payload={"user_id": user.id, "new_email": new_email})
+
+
+def confirm_email_change(session: Session, token: str) -> User:
+    """Switch to the new address; the old one is told."""
+    row = _use_token(session, token, TokenPurpose.CHANGE_EMAIL)
+    if find_by_email(session, row.new_email) is not None:
+        raise AccountError("invalid_token")
+    user = session.get(User, row.user_id)
+    outbox.enqueue(session, kind=MAIL_EMAIL_CHANGED, payload={"user_id": user.id, "old_email": user.email})
+    user.email = row.new_email
+    user.email_verified_at = utcnow()
+    session.add(user)
+    return user
+
+
+def update_profile(session: Session, user: User, changes: ProfileUpdate) -> User:
+    """Apply the allowlisted profile fields."""
+    for field in ProfileUpdate.__dataclass_fields__:
+        setattr(user, field, getattr(changes, field))
+    session.add(user)
+    return user
+
+
+def personnummer_digest(personnummer: str, *, key: bytes) -> str:
+    """A keyed digest: finds the account without keeping the number readable."""
+    return hmac.new(key, personnummer.encode(), "sha256").hexdigest()
+
+
+def mask_personnummer(personnummer: str) -> str:
+    """YYYYMMDD-XXXX becomes YYYYMMDD-****."""
+    return f"{personnummer[:8]}-****"
+
+
+def link_personnummer(session: Session, user: User, personnummer: str, *, key: bytes) -> None:
+    """Store a (validated, 12-digit) personnummer once; it can't be replaced by another."""
+    digest = personnummer_digest(personnummer, key=key)
+    if user.personnummer_digest and user.personnummer_digest != digest:
+        raise AccountError("personnummer_already_set")
+    holder = find_by_personnummer(session, personnummer, key=key)
+    if holder is not None and holder.id != user.id:
+        raise AccountError("personnummer_taken")
+    user.personnummer_digest = digest
+    user.personnummer_masked = mask_personnummer(personnummer)
+    session.add(user)
+
+
+def find_by_personnummer(session: Session, personnummer: str, *, key: bytes) -> User | None:
+    """The account linked to this personnummer, or None."""
+    digest = personnummer_digest(personnummer, key=key)
+    return session.exec(select(User).where(User.personnummer_digest == digest)).first()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, g, render_template, request, url_for
+from flask import Flask, Response, abort, current_app, g, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlmodel import Session
+
+from stickerreg import codes
 
 CSP = "; ".join(
     [
@@ -32,6 +35,16 @@ def is_htmx() -> bool:
 def render(page: str, fragment: str | None = None, **context) -> str:
     """The fragment for htmx requests, the full page otherwise (same context for both)."""
     return render_template(fragment if fragment and is_htmx() else page, **context)
+
+
+def get_owned_or_404(session: Session, model: type, key: str, owner):
+    """The owner's object, or 404: another customer's object looks exactly like a missing one."""
+    from stickerreg.services.ownership import owned
+
+    found = owned(session, model, key, owner)
+    if found is None:
+        abort(404)
+    return found
 
 
 def open_session() -> None:
@@ -69,17 +82,40 @@ def lang_url(lang: str) -> str:
     return f"{page}?{urlencode(args)}"
 
 
+def sticker_status_label(sticker) -> str:
+    """A short, translated badge text for a sticker's state."""
+    from stickerreg.models import StickerStatus
+
+    if sticker.status == StickerStatus.ACTIVE:
+        return _("Lost mode") if sticker.lost_mode else _("Active")
+    labels = {
+        StickerStatus.UNCLAIMED: _("Not claimed"),
+        StickerStatus.DEACTIVATED: _("Deactivated"),
+        StickerStatus.VOIDED: _("Void"),
+    }
+    return labels.get(sticker.status, sticker.status)
+
+
 def template_globals() -> dict:
-    return {"current_locale": lambda: str(get_locale() or "sv"), "lang_url": lang_url}
+    return {
+        "current_locale": lambda: str(get_locale() or "sv"),
+        "lang_url": lang_url,
+        "sticker_status_label": sticker_status_label,
+    }
 
 
 def register(app: Flask) -> None:
     """Attach blueprints, error pages and per-request hooks."""
-    from stickerreg.web import errors, finder
+    from stickerreg.web import account, auth, errors, finder
 
     app.context_processor(template_globals)
+    app.add_template_filter(codes.display, "display_code")
+    # The form-field macro is used by every form page, so it is a global, not an import.
+    app.jinja_env.globals["field"] = app.jinja_env.get_template("_macros.html").module.field
     app.before_request(open_session)
     app.teardown_appcontext(close_session)
     app.after_request(security_headers)
     app.register_blueprint(finder.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     errors.register(app)

@@ -1,0 +1,26 @@
+"""Which objects belong to whom: the one place that answers it, for every owned model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session, select
+
+from stickerreg.models import Conversation, Sticker, User
+
+# Each owned model is looked up by its public key (never a sequential id) and its owner.
+_OWNED: dict[type, Callable[[str, User], object]] = {
+    Sticker: lambda key, owner: select(Sticker).where(Sticker.code == key, Sticker.owner_id == owner.id),
+    Conversation: lambda key, owner: (
+        select(Conversation)
+        .join(Sticker, Conversation.sticker_id == Sticker.id)
+        .where(Conversation.public_id == key, Sticker.owner_id == owner.id)
+    ),
+}
+
+
+def owned(session: Session, model: type, key: str, owner: User):
+    """The `model` row with public key `key` if `owner` owns it, else None."""
+    if not key or len(key) > 64:
+        return None
+    return session.exec(_OWNED[model](key, owner)).first()

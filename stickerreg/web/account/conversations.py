@@ -1,0 +1,3 @@
+"""Account routes: conversations (see the package docstring)."""
+
+from stickerreg.web.account import bp  # noqa: F401

@@ -1,0 +1,155 @@
+"""Sign-up, verification, sign-in and out, reset and email change, without user enumeration."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import BROWSER_UA, csrf_token, drain_outbox, link_in
+from sqlmodel import select
+
+from stickerreg.models import AuthToken, LoginSession, User
+
+PASSWORD = "korrekt-häst-batteri-42"
+
+
+def post_form(client, page_url, data, *, post_url=None):
+    data = {**data, "csrf_token": csrf_token(client, page_url)}
+    return client.post(post_url or page_url, data=data, headers={"User-Agent": BROWSER_UA})
+
+
+def sign_up(client, email=PASSWORD and "new@example.se", password=PASSWORD):
+    return post_form(client, "/auth/signup", {"email": email, "password": password, "password_confirm": password})
+
+
+def login(client, email, password=PASSWORD):
+    return post_form(client, "/auth/login", {"email": email, "password": password})
+
+
+def visible(response) -> str:
+    html = response.get_data(as_text=True)
+    html = re.sub(r'value="[^"]*"', "", html)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_sign_up_verify_and_sign_in(app, browser_client, session):
+    assert sign_up(browser_client).status_code == 200
+    [email] = drain_outbox(app)
+    assert email["To"] == "new@example.se"
+    verify_path = link_in(email, "/auth/verify/")
+    assert login(browser_client, "new@example.se").status_code == 422  # not confirmed yet
+    page = browser_client.get(verify_path)
+    assert page.status_code == 200
+    confirmed = post_form(browser_client, verify_path, {})
+    assert confirmed.status_code == 303
+    assert session.exec(select(User)).one().email_verified_at is not None
+    signed_in = login(browser_client, "new@example.se")
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/account/"
+    assert browser_client.get("/account/").status_code == 200
+    used = post_form(browser_client, "/account/", {}, post_url=verify_path)
+    assert used.status_code == 404  # single use
+
+
+def test_sign_up_answers_the_same_for_a_known_email(app, browser_client, user_factory):
+    user_factory(email="taken@example.se")
+    known = sign_up(browser_client, email="taken@example.se")
+    unknown = sign_up(app.test_client(), email="free@example.se")
+    assert known.status_code == unknown.status_code == 200
+    assert visible(known).replace("taken", "X") == visible(unknown).replace("free", "X")
+    kinds = sorted(e["Subject"] for e in drain_outbox(app))
+    assert len(kinds) == 2  # the known address is told someone tried
+
+
+@pytest.mark.parametrize("password, problem", [("short", "12"), ("password1234", "common")])
+def test_weak_passwords_are_refused(browser_client, password, problem):
+    response = sign_up(browser_client, password=password)
+    assert response.status_code == 422
+    assert 'id="password-error"' in response.get_data(as_text=True)
+
+
+def test_login_failure_looks_the_same_for_unknown_email_and_wrong_password(app, user_factory):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    wrong = login(app.test_client(), "owner@example.se", "wrong-password-123")
+    unknown = login(app.test_client(), "nobody@example.se", "wrong-password-123")
+    assert wrong.status_code == unknown.status_code == 422
+    assert visible(wrong).replace("owner", "X") == visible(unknown).replace("nobody", "X")
+
+
+def test_login_is_throttled_per_account(app, user_factory):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    statuses = [login(app.test_client(), "owner@example.se", f"wrong-{n}-password").status_code for n in range(6)]
+    assert statuses == [422] * 5 + [429]
+    assert login(app.test_client(), "owner@example.se").status_code == 429  # even the right one, for now
+
+
+def test_session_rotates_at_login_and_logout_kills_the_old_cookie(app, browser_client, user_factory, session):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    browser_client.get("/auth/login")
+    before = browser_client.get_cookie("session").value
+    login(browser_client, "owner@example.se")
+    stolen = browser_client.get_cookie("session").value
+    assert stolen != before
+    assert browser_client.get("/account/").status_code == 200
+    token = csrf_token(browser_client, "/account/")
+    assert browser_client.post("/auth/logout", data={"csrf_token": token}).status_code == 303
+    assert session.exec(select(LoginSession)).all() == []
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get("/account/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_account_pages_require_login(client):
+    response = client.get("/account/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
+
+
+def test_password_reset_by_email(app, browser_client, user_factory, session):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    other_browser = app.test_client()
+    login(other_browser, "owner@example.se")
+    assert post_form(browser_client, "/auth/reset", {"email": "owner@example.se"}).status_code == 200
+    [email] = drain_outbox(app)
+    reset_path = link_in(email, "/auth/reset/")
+    new = "ett-helt-nytt-lösenord"
+    changed = post_form(browser_client, reset_path, {"password": new, "password_confirm": new})
+    assert changed.status_code == 303
+    assert other_browser.get("/account/").status_code == 302  # signed out everywhere
+    assert login(browser_client, "owner@example.se", new).status_code == 303
+    assert browser_client.get(reset_path).status_code == 404  # used
+
+
+def test_reset_request_answers_the_same_for_unknown_email(app, browser_client, user_factory):
+    user_factory(email="owner@example.se")
+    known = post_form(browser_client, "/auth/reset", {"email": "owner@example.se"})
+    unknown = post_form(app.test_client(), "/auth/reset", {"email": "nobody@example.se"})
+    assert known.status_code == unknown.status_code == 200
+    assert visible(known).replace("owner", "X") == visible(unknown).replace("nobody", "X")
+    assert len(drain_outbox(app)) == 1
+
+
+def test_expired_links_do_not_work(app, browser_client, user_factory, session):
+    from datetime import timedelta
+
+    user_factory(email="owner@example.se")
+    post_form(browser_client, "/auth/reset", {"email": "owner@example.se"})
+    reset_path = link_in(drain_outbox(app)[0], "/auth/reset/")
+    row = session.exec(select(AuthToken)).one()
+    row.expires_at = row.created_at - timedelta(seconds=1)
+    session.add(row)
+    session.commit()
+    assert browser_client.get(reset_path).status_code == 404
+
+
+def test_only_same_site_next_urls_are_followed(app, user_factory):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    client = app.test_client()
+    token = csrf_token(client, "/auth/login")
+    for target, expected in [("/account/?x=1", "/account/?x=1"), ("//evil.example", "/account/"),
+                             ("https://evil.example/", "/account/")]:
+        response = client.post(f"/auth/login?next={target}",
+                               data={"email": "owner@example.se", "password": PASSWORD, "csrf_token": token},
+                               headers={"User-Agent": BROWSER_UA})
+        assert response.headers["Location"] == expected
+        client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/account/")})
+        token = csrf_token(client, "/auth/login")
