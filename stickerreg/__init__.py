@@ -6,8 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stickerreg import config as settings
-from stickerreg import i18n, logs
-from stickerreg.db import make_engine
+from stickerreg import db, i18n, logs
 from stickerreg.extensions import babel, csrf, limiter, login_manager
 
 
@@ -29,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     public_https = app.config["PUBLIC_BASE_URL"].startswith("https://")
     app.config["SESSION_COOKIE_SECURE"] = public_https
     app.config["PREFERRED_URL_SCHEME"] = "https" if public_https else "http"
-    app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+    db.init_app(app)
 
     csrf.init_app(app)
     limiter.init_app(app)

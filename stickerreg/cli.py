@@ -20,10 +20,12 @@ from stickerreg.services import accounts, outbox, stickers
 DEMO_EMAIL = "demo@stickerreg.se"
 DEMO_PASSWORD = "stickerreg-demo-2026"
 DEMO_STICKERS = [
-    {"label": "Nycklar", "lost_mode": True, "reward_text": "Hittelön 200 kr"},
-    {"label": "Plånbok", "lost_mode": False, "reward_text": None},
-    {"label": "Ryggsäck", "lost_mode": False, "reward_text": None},
+    {"label": "Nycklar", "category": "keys", "lost_mode": True, "reward_text": "Hittelön 200 kr",
+     "public_note": "Tack för att du hör av dig! Nyckelringen är blå."},
+    {"label": "Plånbok", "category": "wallet", "lost_mode": False, "reward_text": None},
+    {"label": "Ryggsäck", "category": "bag", "lost_mode": False, "reward_text": None},
 ]
+DEMO_UNCLAIMED_SIZE = 3
 
 
 def _engine():
@@ -43,7 +45,8 @@ def init_db() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the demo owner and stickers as JSON.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when any user exists already.")
 def seed_demo(as_json: bool, if_empty: bool) -> None:
-    """Create a demo owner with a few labelled, active stickers (idempotent)."""
+    """Create a demo owner with a claimed set of labelled, active stickers (idempotent),
+    and mint a fresh unclaimed set each run to try claiming with."""
     with db.session_scope(_engine()) as session:
         if if_empty and session.exec(select(User)).first() is not None:
             click.echo("database has users already; demo data not added")
@@ -53,12 +56,17 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
         )
         owned = list(session.exec(select(Sticker).where(Sticker.owner_id == owner.id).order_by(Sticker.id)))
         if not owned:
-            owned = [_demo_sticker(session, owner, spec) for spec in DEMO_STICKERS]
+            owned = _demo_set(session, owner)
+        unclaimed = stickers.mint_set(session, size=DEMO_UNCLAIMED_SIZE)
         session.commit()
         result = {
             "owner_email": owner.email,
             "password": DEMO_PASSWORD,
             "stickers": [{"code": s.code, "label": s.label} for s in owned],
+            "unclaimed_set": {
+                "stickers": [s.code for s in unclaimed.stickers],
+                "activation_code": stickers.display_activation(unclaimed.activation_code),
+            },
         }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -67,15 +75,20 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
     base = current_app.config["PUBLIC_BASE_URL"]
     for item in result["stickers"]:
         click.echo(f"  {codes.display(item['code'])}  {item['label']:<10} {base}/s/{item['code']}")
+    fresh = result["unclaimed_set"]
+    click.echo(f"unclaimed set to claim at {base}/account/claim: activation code {fresh['activation_code']}")
+    for code in fresh["stickers"]:
+        click.echo(f"  {codes.display(code)}")
 
 
-def _demo_sticker(session, owner: User, spec: dict) -> Sticker:
-    [sticker] = stickers.mint(session, count=1)
-    stickers.activate_for(session, sticker, owner, label=spec["label"])
-    sticker.lost_mode = spec["lost_mode"]
-    sticker.reward_text = spec["reward_text"]
-    session.add(sticker)
-    return sticker
+def _demo_set(session, owner: User) -> list[Sticker]:
+    """The demo owner's stickers, claimed and set up the way a customer does it."""
+    minted = stickers.mint_set(session, size=len(DEMO_STICKERS))
+    stickers.claim_set(session, owner=owner, sticker_code=minted.stickers[0].code,
+                       activation_code=minted.activation_code)
+    for sticker, spec in zip(minted.stickers, DEMO_STICKERS, strict=True):
+        stickers.update_sticker(session, sticker, stickers.StickerUpdate(**spec))
+    return minted.stickers
 
 
 outbox_group = AppGroup("outbox", help="Send queued email.")

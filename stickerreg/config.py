@@ -32,6 +32,12 @@ def from_env() -> dict:
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
+        # BankID (RP API v6): unset URL = BankID hidden everywhere. The base URL without
+        # /rp/v6.0, e.g. https://appapi2.test.bankid.com; PEM files for mutual TLS.
+        "BANKID_URL": _env("BANKID_URL"),
+        "BANKID_CERT": _env("BANKID_CERT"),
+        "BANKID_KEY": _env("BANKID_KEY"),
+        "BANKID_CA": _env("BANKID_CA"),
     }
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.message import EmailMessage
+from datetime import datetime
 from email.utils import formatdate
 
 from flask import Flask, current_app, render_template, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from sqlmodel import Session
 
@@ -20,7 +21,8 @@ from stickerreg.models import (
     TokenPurpose,
     User,
 )
-from stickerreg.services import accounts, relay
+from stickerreg import codes
+from stickerreg.services import accounts, relay, stickers
 from stickerreg.services.outbox import Composer
 from stickerreg.text import defang
 
@@ -53,14 +55,15 @@ def _finder_message(session: Session, row: OutboxMessage) -> EmailMessage | None
     owner = session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
     if owner is None or conversation.status != ConversationStatus.OPEN:
         return None  # sticker gone or conversation closed since: nothing to tell
+    if not owner.notify_by_email:
+        return None  # the owner chose to read messages in their account only
     with force_locale(owner.locale):
         context = dict(
             label=sticker.label,
             body=defang(message.body),
             found_where=defang(conversation.found_where or ""),
             conversation=conversation,
-            # The account issue adds the owner's conversation pages; until then, the site.
-            site_url=url_for("finder.index", _external=True),
+            conversation_url=url_for("account.conversation", public_id=conversation.public_id, _external=True),
         )
         subject = _("Someone found your item: %(label)s", label=sticker.label) if sticker.label else _("Someone found your item")
         return _email(row, owner.email, subject, "emails/finder_message", context)
@@ -78,6 +81,23 @@ def _owner_reply(session: Session, row: OutboxMessage) -> EmailMessage | None:
             conversation_url=url_for("finder.conversation", token=token, _external=True),
         )
         return _email(row, conversation.finder_email, _("The owner replied to your message"), "emails/owner_reply", context)
+
+
+def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    # Only the time of the scan: nothing about who scanned, not even a rough place.
+    sticker = session.get(Sticker, row.payload.get("sticker_id"))
+    owner = session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
+    if owner is None or not (stickers.is_active(sticker) and sticker.lost_mode and sticker.scan_alerts):
+        return None  # lost mode or alerts turned off since: nothing to tell
+    with force_locale(owner.locale):
+        context = dict(
+            label=sticker.label,
+            display_code=codes.display(sticker.code),
+            scanned_at=format_datetime(datetime.fromisoformat(row.payload["scanned_at"]), "short"),
+            sticker_url=url_for("account.sticker", code=sticker.code, _external=True),
+        )
+        subject = _("Your sticker was scanned: %(label)s", label=sticker.label) if sticker.label else _("Your sticker was scanned")
+        return _email(row, owner.email, subject, "emails/scan_alert", context)
 
 
 def _load(session: Session, row: OutboxMessage) -> tuple[Conversation | None, Message | None]:
@@ -126,6 +146,7 @@ def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: 
 _BUILDERS: dict[str, Callable[[Session, OutboxMessage], EmailMessage | None]] = {
     relay.NOTIFY_OWNER: _finder_message,
     relay.NOTIFY_FINDER: _owner_reply,
+    stickers.MAIL_SCAN_ALERT: _scan_alert,
     accounts.MAIL_VERIFY: _account_email(
         TokenPurpose.VERIFY_EMAIL, "auth.verify", N_("Confirm your email address"), "verify_email"
     ),

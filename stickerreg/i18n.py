@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
+from flask_login import current_user
 
 LANG_COOKIE = "lang"
 ONE_YEAR = 365 * 24 * 3600
 
 
 def select_locale() -> str:
-    """The locale for this request; Swedish unless something says otherwise."""
+    """The locale for this request: ?lang=, the remembered choice, the signed-in customer's
+    language, the browser's; Swedish unless something says otherwise."""
     languages = current_app.config["LANGUAGES"]
-    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+    for candidate in (request.args.get("lang"), request.cookies.get(LANG_COOKIE), _account_locale()):
         if candidate in languages:
             return candidate
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _account_locale() -> str | None:
+    principal = current_user if has_request_context() else None
+    return principal.user.locale if principal is not None and principal.is_authenticated else None
 
 
 def remember_choice(response: Response) -> Response:

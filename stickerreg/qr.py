@@ -3,6 +3,8 @@
 Payloads are restricted to the QR alphanumeric set and always encoded as one
 alphanumeric-mode segment at error correction M, so a 36-character sticker
 URL fits version 2 (25 by 25 modules) and prints small yet scans easily.
+Other text shown on screens (BankID's animated code) goes through ``svg_text``
+in byte mode instead.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections.abc import Iterator
 
 import qrcode
 from PIL import Image, ImageDraw
-from qrcode.constants import ERROR_CORRECT_M
-from qrcode.util import MODE_ALPHA_NUM, QRData
+from qrcode.constants import ERROR_CORRECT_L, ERROR_CORRECT_M
+from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
 from stickerreg import codes
 
@@ -125,3 +127,38 @@ def png(payload: str, *, scale: int = 10) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+def text_matrix(payload: str) -> Matrix:
+    """Return the QR modules of any non-empty text, as ``matrix`` does for sticker URLs.
+
+    The text is one byte-mode (UTF-8) segment at error correction L: these codes are
+    shown on screens for seconds (BankID's animated code), not printed, so density
+    matters more than damage tolerance. Raises ValueError for empty text.
+    """
+    if not payload:
+        raise ValueError("QR payload must be non-empty")
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_L, border=0)
+    code.add_data(QRData(payload.encode(), mode=MODE_8BIT_BYTE))
+    code.make(fit=True)
+    return tuple(tuple(bool(module) for module in row) for row in code.get_matrix())
+
+
+def svg_text(payload: str) -> str:
+    """Return a vector SVG of the byte-mode QR code of any text (see ``text_matrix``).
+
+    Drawn like ``svg``: quiet zone included, every dark module in ONE ``<path>``,
+    no width/height so it scales to its container.
+    """
+    modules = text_matrix(payload)
+    extent = len(modules) + 2 * QUIET_ZONE
+    path = "".join(
+        f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{length}v1h-{length}z"
+        for x, y, length in _dark_runs(modules)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {extent} {extent}"'
+        f' shape-rendering="crispEdges">'
+        f'<rect width="{extent}" height="{extent}" fill="#fff"/>'
+        f'<path fill="#000" d="{path}"/></svg>\n'
+    )

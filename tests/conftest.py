@@ -42,21 +42,28 @@ def database_kind(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_schema_url(database_kind, worker_id) -> str | None:
+def postgres_schema_url(database_kind, worker_id):
     """A schema of its own per xdist worker, so parallel workers never meet."""
     if database_kind != "postgresql":
-        return None
-    schema = f"test_{worker_id}"
-    engine = sa.create_engine(POSTGRES_URL)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
+        yield None
+        return
+    # Process id, not just the worker name: two test runs on one machine must not meet.
+    schema = f"test_{worker_id}_{os.getpid()}"
+    _run_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', f'CREATE SCHEMA "{schema}"')
     url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
     engine = sa.create_engine(url)
     SQLModel.metadata.create_all(engine)
     engine.dispose()
-    return url
+    yield url
+    _run_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _run_sql(*statements: str) -> None:
+    engine = sa.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement))
+    engine.dispose()
 
 
 @pytest.fixture

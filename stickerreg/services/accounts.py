@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, delete, select
+from stdnum.exceptions import ValidationError as InvalidNumber
+from stdnum.se import personnummer as se_personnummer
 
 from stickerreg import tokens
 from stickerreg.models import AuthToken, LoginSession, TokenPurpose, User, utcnow
@@ -271,6 +273,19 @@ def update_profile(session: Session, user: User, changes: ProfileUpdate) -> User
 def personnummer_digest(personnummer: str, *, key: bytes) -> str:
     """A keyed digest: finds the account without keeping the number readable."""
     return hmac.new(key, personnummer.encode(), "sha256").hexdigest()
+
+
+def normalize_personnummer(text: str, *, today: date | None = None) -> str:
+    """A personnummer as typed (10 or 12 digits, with or without separator) as the 12 digits
+    YYYYMMDDNNNN; AccountError("invalid_personnummer") when it is not a real one."""
+    try:
+        number = se_personnummer.validate(text)
+        born = se_personnummer.get_birth_date(number)
+    except InvalidNumber:
+        raise AccountError("invalid_personnummer") from None
+    if born > (today or utcnow().date()):
+        raise AccountError("invalid_personnummer")
+    return born.strftime("%Y%m%d") + number[-4:]
 
 
 def mask_personnummer(personnummer: str) -> str:

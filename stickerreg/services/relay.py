@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, func, select
 
 from stickerreg import tokens
 from stickerreg.models import (
@@ -16,6 +17,7 @@ from stickerreg.models import (
     RelayLink,
     Sender,
     Sticker,
+    User,
     utcnow,
 )
 from stickerreg.services import outbox, stickers
@@ -23,6 +25,9 @@ from stickerreg.services import outbox, stickers
 # Kinds of outbox rows this module writes; the email composer knows each one.
 NOTIFY_OWNER = "finder_message"
 NOTIFY_FINDER = "owner_reply"
+# Held and undeliverable conversations are not the owner's (yet): they never see them.
+OWNER_VISIBLE = (ConversationStatus.OPEN, ConversationStatus.CLOSED, ConversationStatus.BLOCKED)
+EXCERPT_LENGTH = 120
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,8 @@ def release_held(session: Session, sticker: Sticker) -> int:
 
 def mark_returned(session: Session, conversation: Conversation) -> None:
     """The owner got the item back: the conversation and the finder's links close."""
+    if conversation.status != ConversationStatus.OPEN:
+        raise ConversationClosed(conversation.status)  # a blocked one stays blocked
     _close(session, conversation, ConversationStatus.CLOSED)
 
 
@@ -180,3 +187,70 @@ def mark_read_by_owner(session: Session, conversation: Conversation) -> None:
             message.read_at = now
             session.add(message)
     session.flush()
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One line of the owner's inbox: the conversation and its latest message, shortened."""
+
+    conversation: Conversation
+    label: str
+    last_sender: str | None
+    excerpt: str
+    unread: int
+
+
+def is_visible_to_owner(conversation: Conversation) -> bool:
+    """Whether the owner may see this conversation at all (not held, not undeliverable)."""
+    return conversation.status in OWNER_VISIBLE
+
+
+def inbox(session: Session, owner: User) -> list[InboxEntry]:
+    """The owner's conversations, newest activity first, with unread counts, in one query."""
+    last = aliased(Message)
+    last_id = (
+        select(func.max(Message.id)).where(Message.conversation_id == Conversation.id)
+        .correlate(Conversation).scalar_subquery()
+    )
+    statement = (
+        select(Conversation, Sticker.label, last.sender, func.substr(last.body, 1, EXCERPT_LENGTH + 1),
+               _unread_count())
+        .join(Sticker, Conversation.sticker_id == Sticker.id)
+        .outerjoin(last, last.id == last_id)
+        .where(Sticker.owner_id == owner.id, Conversation.status.in_(_visible_values()))
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    )
+    return [
+        InboxEntry(conversation, label, sender, _excerpt(body or ""), unread)
+        for conversation, label, sender, body, unread in session.exec(statement)
+    ]
+
+
+def unread_total(session: Session, owner: User) -> int:
+    """Finder messages the owner has not read, over all their visible conversations."""
+    statement = (
+        select(func.count(Message.id))
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .join(Sticker, Conversation.sticker_id == Sticker.id)
+        .where(Sticker.owner_id == owner.id, Conversation.status.in_(_visible_values()),
+               Message.sender == Sender.FINDER.value, Message.read_at.is_(None))
+    )
+    return session.exec(statement).one()
+
+
+def _unread_count():
+    return (
+        select(func.count(Message.id))
+        .where(Message.conversation_id == Conversation.id, Message.sender == Sender.FINDER.value,
+               Message.read_at.is_(None))
+        .correlate(Conversation).scalar_subquery()
+    )
+
+
+def _visible_values() -> list[str]:
+    return [status.value for status in OWNER_VISIBLE]
+
+
+def _excerpt(body: str) -> str:
+    text = " ".join(body.split())
+    return text if len(text) <= EXCERPT_LENGTH else text[: EXCERPT_LENGTH - 1].rstrip() + "…"

@@ -5,18 +5,41 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from pydantic import ConfigDict
+from sqlmodel import Field, Session, SQLModel, or_, select, update
 
 from stickerreg import codes, tokens
-from stickerreg.models import Sticker, StickerSet, StickerStatus, User, utcnow
-from stickerreg.services import relay
+from stickerreg.models import ItemCategory, Sticker, StickerSet, StickerStatus, User, utcnow
+from stickerreg.services import outbox, relay
 
 ACTIVATION_LENGTH = 10  # 50 random bits, typed once from the backing card
+# Outbox kind: "someone opened your lost sticker's page" (composed by stickerreg.emails).
+MAIL_SCAN_ALERT = "scan_alert"
+SCAN_ALERT_INTERVAL = timedelta(hours=1)
 
 
 class ClaimError(ValueError):
     """The sticker ID and activation code don't open an unclaimed set (one answer for all)."""
+
+
+class StickerInactive(ValueError):
+    """The sticker is not active (deactivated, unclaimed or void): the owner can't change it."""
+
+
+class StickerUpdate(SQLModel):
+    """What an owner may change on a sticker: the allowlist. Fields left unset stay as they
+    are; anything else (owner, status, code, set) is refused by validation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(default="", max_length=80)
+    category: ItemCategory = ItemCategory.OTHER
+    lost_mode: bool = False
+    reward_text: str | None = Field(default=None, max_length=200)
+    public_note: str | None = Field(default=None, max_length=500)
+    scan_alerts: bool = True
 
 
 @dataclass(frozen=True)
@@ -80,11 +103,9 @@ def claim_set(session: Session, *, owner: User, sticker_code: str, activation_co
     expected = sticker_set.activation_hash if sticker_set else tokens.hash_token("")
     if not hmac.compare_digest(tokens.hash_token(typed), expected) or sticker_set is None:
         raise ClaimError()
-    if sticker_set.owner_id is not None:
-        raise ClaimError()
-    sticker_set.owner_id, sticker_set.claimed_at = owner.id, utcnow()
-    session.add(sticker_set)
     claimed = [s for s in stickers_in(session, sticker_set) if s.status == StickerStatus.UNCLAIMED]
+    if not claimed or not _take_set(session, sticker_set, owner):
+        raise ClaimError()
     for sticker in claimed:
         activate_for(session, sticker, owner)
         relay.release_held(session, sticker)
@@ -92,9 +113,22 @@ def claim_set(session: Session, *, owner: User, sticker_code: str, activation_co
 
 
 def _set_for(session: Session, sticker_code: str) -> StickerSet | None:
+    # A void sticker (misprint) opens nothing, even with its set's right code.
     code = codes.normalize(sticker_code)
     sticker = find_by_code(session, code) if code else None
-    return session.get(StickerSet, sticker.set_id) if sticker and sticker.set_id else None
+    if sticker is None or sticker.set_id is None or sticker.status == StickerStatus.VOIDED:
+        return None
+    return session.get(StickerSet, sticker.set_id)
+
+
+def _take_set(session: Session, sticker_set: StickerSet, owner: User) -> bool:
+    # A conditional UPDATE: of two customers claiming at once, exactly one gets the set.
+    taken = session.exec(
+        update(StickerSet)
+        .where(StickerSet.id == sticker_set.id, StickerSet.owner_id.is_(None))
+        .values(owner_id=owner.id, claimed_at=utcnow())
+    )
+    return taken.rowcount == 1
 
 
 def stickers_in(session: Session, sticker_set: StickerSet) -> list[Sticker]:
@@ -113,6 +147,52 @@ def activate_for(session: Session, sticker: Sticker, owner: User, *, label: str 
     session.add(sticker)
     session.flush()
     return sticker
+
+
+def update_sticker(session: Session, sticker: Sticker, changes: StickerUpdate) -> Sticker:
+    """Apply the owner's changes; only an active sticker can be changed."""
+    if not is_active(sticker):
+        raise StickerInactive(sticker.status)
+    for name, value in changes.model_dump(exclude_unset=True, mode="json").items():
+        setattr(sticker, name, value)  # names come from the StickerUpdate allowlist only
+    session.add(sticker)
+    session.flush()
+    return sticker
+
+
+def deactivate(session: Session, sticker: Sticker) -> Sticker:
+    """The owner lost or destroyed the sticker: its page goes quiet for good (no way back
+    in this version; a finder then sees what an unknown code shows)."""
+    if not is_active(sticker):
+        raise StickerInactive(sticker.status)
+    sticker.status = StickerStatus.DEACTIVATED.value
+    sticker.lost_mode = False
+    session.add(sticker)
+    session.flush()
+    return sticker
+
+
+def record_scan(session: Session, sticker: Sticker, *, now: datetime) -> bool:
+    """A person (not a bot) opened the sticker's finder page. When it is in lost mode with
+    scan alerts on, queue an alert for the owner, at most once per SCAN_ALERT_INTERVAL.
+    Returns True when an alert was queued; otherwise nothing touches the database."""
+    last = sticker.last_scan_alert_at
+    due = last is None or last <= now - SCAN_ALERT_INTERVAL
+    if not (is_active(sticker) and sticker.lost_mode and sticker.scan_alerts and due):
+        return False
+    # One conditional UPDATE claims the hour, so two scans at the same moment can't both.
+    claimed = session.exec(
+        update(Sticker)
+        .where(
+            Sticker.id == sticker.id,
+            or_(Sticker.last_scan_alert_at.is_(None), Sticker.last_scan_alert_at <= now - SCAN_ALERT_INTERVAL),
+        )
+        .values(last_scan_alert_at=now)
+    )
+    if claimed.rowcount != 1:
+        return False
+    outbox.enqueue(session, kind=MAIL_SCAN_ALERT, payload={"sticker_id": sticker.id, "scanned_at": now.isoformat()})
+    return True
 
 
 def owned_by(session: Session, owner: User) -> list[Sticker]:

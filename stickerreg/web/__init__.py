@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, current_app, g, render_template, request, url_for
+from flask import Flask, Response, abort, g, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlmodel import Session
@@ -45,17 +45,6 @@ def get_owned_or_404(session: Session, model: type, key: str, owner):
     if found is None:
         abort(404)
     return found
-
-
-def open_session() -> None:
-    # Sessions are lazy: no connection is taken until the first query.
-    g.db = Session(current_app.extensions["db_engine"], expire_on_commit=False)
-
-
-def close_session(_error: BaseException | None = None) -> None:
-    session = g.pop("db", None)
-    if session is not None:
-        session.close()
 
 
 def security_headers(response: Response) -> Response:
@@ -106,16 +95,15 @@ def template_globals() -> dict:
 
 def register(app: Flask) -> None:
     """Attach blueprints, error pages and per-request hooks."""
-    from stickerreg.web import account, auth, errors, finder
+    from stickerreg.web import account, auth, bankid, errors, finder
 
     app.context_processor(template_globals)
     app.add_template_filter(codes.display, "display_code")
     # The form-field macro is used by every form page, so it is a global, not an import.
     app.jinja_env.globals["field"] = app.jinja_env.get_template("_macros.html").module.field
-    app.before_request(open_session)
-    app.teardown_appcontext(close_session)
     app.after_request(security_headers)
     app.register_blueprint(finder.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(bankid.bp)  # hidden (404) unless BANKID_URL is set
     errors.register(app)

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 
 from stickerreg import bots, codes
 from stickerreg.extensions import limiter
-from stickerreg.models import ConversationStatus
-from stickerreg.services import finder, relay
+from stickerreg.models import ConversationStatus, utcnow
+from stickerreg.services import finder, relay, stickers
 from stickerreg.services.relay import ConversationClosed, FinderDetails
 from stickerreg.web import is_htmx, render
 from stickerreg.web.forms import FinderMessageForm, FinderReplyForm, LookupForm
@@ -67,7 +67,19 @@ def sticker(raw: str):
         return _typo(raw)
     if raw != code:
         return redirect(url_for(".sticker", raw=code), 301)
+    _note_scan(code)
     return _sticker_page(code, FinderMessageForm(formdata=None))
+
+
+def _note_scan(code: str) -> None:
+    """Tell the owner of a sticker in lost mode that a person opened its page.
+    Every code costs the same lookup; only lost mode, the owner's explicit choice to be
+    findable, leads on to the alert's own writes (see stickers.record_scan)."""
+    if request.method != "GET" or bots.is_bot(request.user_agent.string):
+        return  # link previews and crawlers are not finders
+    sticker = stickers.find_by_code(g.db, code)
+    if sticker is not None and stickers.record_scan(g.db, sticker, now=utcnow()):
+        g.db.commit()
 
 
 @bp.post("/s/<code>/message")

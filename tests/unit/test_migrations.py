@@ -14,7 +14,7 @@ def test_migrations_match_the_models(database_kind, postgres_schema_url, tmp_pat
     if database_kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
     else:
-        url = postgres_schema_url.replace("%3Dtest_", "%3Dmigrate_")
+        url = postgres_schema_url.replace("%3Dtest_", "%3Dmigrate_")  # a schema of its own
         schema = url.rsplit("%3D", 1)[1]
         admin = sa.create_engine(postgres_schema_url)
         with admin.begin() as connection:
@@ -28,6 +28,10 @@ def test_migrations_match_the_models(database_kind, postgres_schema_url, tmp_pat
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
+    if database_kind == "postgresql":
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
     assert differences == []
 
 

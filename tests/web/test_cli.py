@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlmodel import select
 
 from stickerreg import codes
 from stickerreg.cli import DEMO_EMAIL
 from stickerreg.models import Sticker, StickerStatus
-from stickerreg.services import finder
+from stickerreg.services import finder, stickers
 from stickerreg.services.relay import FinderDetails
 
 
@@ -33,10 +34,21 @@ def test_seed_demo_prints_the_owner_and_active_stickers(app, session):
     for item in demo["stickers"]:
         assert codes.normalize(item["code"]) == item["code"] and item["label"]
         sticker = session.exec(select(Sticker).where(Sticker.code == item["code"])).one()
-        assert sticker.status == StickerStatus.ACTIVE
+        assert sticker.status == StickerStatus.ACTIVE and sticker.set_id is not None  # claimed as a set
     again = json.loads(runner.invoke(args=["seed-demo", "--json"]).output)
-    assert again == demo  # idempotent
+    unclaimed, fresh = demo.pop("unclaimed_set"), again.pop("unclaimed_set")
+    assert again == demo  # the owner and their stickers are idempotent
+    assert fresh["stickers"] != unclaimed["stickers"]  # a new set to claim every run
     assert "not added" in runner.invoke(args=["seed-demo", "--if-empty"]).output
+
+
+def test_the_demo_unclaimed_set_can_be_claimed(app, session, user_factory):
+    demo = json.loads(app.test_cli_runner().invoke(args=["seed-demo", "--json"]).output)
+    fresh = demo["unclaimed_set"]
+    assert len(fresh["stickers"]) >= 1 and re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", fresh["activation_code"])
+    claimed = stickers.claim_set(session, owner=user_factory(), sticker_code=fresh["stickers"][-1],
+                                 activation_code=fresh["activation_code"])
+    assert sorted(s.code for s in claimed) == sorted(fresh["stickers"])
 
 
 def test_the_demo_lost_mode_sticker_shows_its_reward(app, client):

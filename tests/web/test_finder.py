@@ -266,8 +266,29 @@ def statements_for(app, client, url):
     return seen
 
 
-def test_known_and_unknown_ids_cost_the_same_database_work(app, sticker_factory):
+@pytest.mark.parametrize("state", ["active", "lost_mode_alerts_off", "deactivated_in_lost_mode", "unclaimed"])
+def test_known_and_unknown_ids_cost_the_same_database_work(app, session, sticker_factory, state):
+    sticker = {
+        "active": lambda: sticker_factory(reward_text="50 kr"),
+        "lost_mode_alerts_off": lambda: sticker_factory(lost_mode=True, reward_text="50 kr"),
+        "deactivated_in_lost_mode": lambda: sticker_factory(lost_mode=True, status=StickerStatus.DEACTIVATED),
+        "unclaimed": lambda: sticker_factory(activated=False),
+    }[state]()
+    if state == "lost_mode_alerts_off":
+        sticker.scan_alerts = False
+        session.add(sticker)
+        session.commit()
+    unknown = codes.generate()
+    client = app.test_client()
+    assert statements_for(app, client, f"/s/{sticker.code}") == statements_for(app, client, f"/s/{unknown}")
+
+
+def test_only_lost_mode_with_scan_alerts_does_more_work_and_only_once_an_hour(app, sticker_factory):
+    """Lost mode is the owner's explicit choice to be findable (its page shows their note
+    anyway), so its scan alert may cost a write; within the hour it costs nothing extra."""
     known = sticker_factory(lost_mode=True, reward_text="50 kr").code
     unknown = codes.generate()
     client = app.test_client()
+    first = statements_for(app, client, f"/s/{known}")
+    assert any(statement.startswith("INSERT INTO outbox") for statement in first)
     assert statements_for(app, client, f"/s/{known}") == statements_for(app, client, f"/s/{unknown}")

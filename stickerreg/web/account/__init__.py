@@ -6,7 +6,7 @@ and reaches owned objects only through get_owned_or_404.
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint, g, session
 from flask_login import current_user
 
 from stickerreg.extensions import login_manager
@@ -14,6 +14,8 @@ from stickerreg.services import stickers
 from stickerreg.web import render
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+# Session key: codes of a set claimed just now, highlighted once on the dashboard.
+JUST_CLAIMED = "account_just_claimed"
 
 
 @bp.before_request
@@ -35,8 +37,9 @@ def private(response):
 
 @bp.get("/")
 def dashboard():
-    """The customer's stickers at a glance."""
-    return render("account/dashboard.html", stickers=stickers.owned_by(g.db, g.user))
+    """The customer's stickers at a glance (a set claimed just now is highlighted once)."""
+    just_claimed = set(session.pop(JUST_CLAIMED, []))
+    return render("account/dashboard.html", stickers=stickers.owned_by(g.db, g.user), just_claimed=just_claimed)
 
 
 from stickerreg.web.account import conversations, profile, sticker_pages  # noqa: E402,F401  (routes)

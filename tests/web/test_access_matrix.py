@@ -1,0 +1,115 @@
+"""Whole-app guards, checked against the live URL map so new routes are covered too:
+the IDOR matrix (two customers, every owned URL and method) and CSRF on every POST."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from helpers import BROWSER_UA, csrf_token
+from stickerreg import codes
+from stickerreg.models import Conversation, Message, Sticker, User
+from stickerreg.services import finder
+from stickerreg.services.relay import FinderDetails
+
+PASSWORD = "ett-långt-lösenord-för-test"
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+# Plausible form data, so a view that forgot its owner check would act on it.
+FORM = {
+    "label": "Stolen", "category": "pet", "lost_mode": "y", "reward_text": "x", "public_note": "x",
+    "scan_alerts": "y", "message": "hijack", "confirm": "y", "display_name": "Mallory",
+}
+
+
+def sign_in(client, email):
+    token = csrf_token(client, "/auth/login")
+    response = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
+                           headers={"User-Agent": BROWSER_UA})
+    assert response.status_code == 303, response.status_code
+
+
+@pytest.fixture
+def alice_and_mallory(app, session, user_factory, sticker_factory):
+    alice = user_factory(email="alice@example.se", password=PASSWORD)
+    user_factory(email="mallory@example.se", password=PASSWORD)
+    sticker = sticker_factory(owner=alice, label="Alice keys")
+    conversation, _ = finder.report_found(session, code=sticker.code, message="found", details=FinderDetails())
+    session.commit()
+    return alice, sticker, conversation
+
+
+def owned_urls(app, keys: dict[str, str]):
+    """Every account URL that names an object, filled with Alice's keys."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/account/") or not rule.arguments:
+            continue
+        unknown = rule.arguments - keys.keys()
+        assert not unknown, f"{rule.rule}: teach the IDOR matrix about {unknown}"
+        url = rule.rule
+        for name in rule.arguments:
+            url = url.replace(f"<{name}>", keys[name]).replace(f"<string:{name}>", keys[name])
+        for method in sorted(rule.methods - SKIPPED_METHODS):
+            yield method, url
+
+
+def snapshot(session):
+    session.expire_all()
+    rows = [*session.exec(select(Sticker)), *session.exec(select(Conversation)),
+            *session.exec(select(Message)), *session.exec(select(User))]
+    return [row.model_dump() for row in rows]
+
+
+def test_no_customer_reaches_another_customers_objects(app, session, alice_and_mallory):
+    alice, sticker, conversation = alice_and_mallory
+    keys = {"code": sticker.code, "public_id": conversation.public_id}
+    mallory = app.test_client()
+    mallory.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    sign_in(mallory, "mallory@example.se")
+    token = csrf_token(mallory, "/account/")
+    before = snapshot(session)
+    successes, checked = [], 0
+    for method, url in owned_urls(app, keys):
+        response = mallory.open(url, method=method, data={**FORM, "csrf_token": token})
+        checked += 1
+        if response.status_code != 404:
+            successes.append((method, url, response.status_code))
+        response.close()
+    assert successes == []
+    assert snapshot(session) == before
+    assert checked >= 1
+
+
+def test_the_owner_reaches_each_of_those_pages(app, alice_and_mallory):
+    """The matrix above means something only if the same URLs work for their owner."""
+    alice, sticker, conversation = alice_and_mallory
+    keys = {"code": sticker.code, "public_id": conversation.public_id}
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    sign_in(client, "alice@example.se")
+    for method, url in owned_urls(app, keys):
+        if method == "GET":
+            with client.get(url) as response:
+                assert response.status_code == 200, url
+
+
+def post_routes(app):
+    for rule in app.url_map.iter_rules():
+        if "POST" in rule.methods and not rule.rule.startswith("/static"):
+            yield rule
+
+
+def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory):
+    alice, sticker, conversation = alice_and_mallory
+    values = {"code": sticker.code, "public_id": conversation.public_id, "token": "x" * 32, "raw": sticker.code}
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    sign_in(client, "alice@example.se")
+    refused = []
+    for rule in post_routes(app):
+        url = rule.rule
+        for name in rule.arguments:
+            url = url.replace(f"<{name}>", values[name])
+        response = client.post(url, data={**FORM, "email": "alice@example.se", "password": PASSWORD})
+        refused.append((url, response.status_code))
+    assert refused and all(status == 400 for _, status in refused), refused
+    assert codes.normalize(sticker.code)  # sanity: the keys were real
