@@ -199,17 +199,6 @@ def _text(value) -> str:
     return value
 
 
-def twelve_digits(personal_number: str) -> str | None:
-    """BankID's personalNumber as the validated 12-digit YYYYMMDDNNNN form accounts
-    store, or None when it is not one (BankID always sends 12 digits, no separator)."""
-    from stdnum.se import personnummer  # only needed once an order completes
-
-    number = personal_number.strip()
-    if len(number) != 12 or not number.isdigit() or not personnummer.is_valid(number):
-        return None
-    return number
-
-
 def conceal(secret: str, *, key: bytes, order_ref: str) -> str:
     """qrStartSecret must never reach the browser, yet the order is kept in the session
     cookie, which is signed but readable. So the secret is XORed with a keystream only

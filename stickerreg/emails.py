@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.message import EmailMessage
 from datetime import datetime
+from email.message import EmailMessage
 from email.utils import formatdate
 
 from flask import Flask, current_app, render_template, url_for
@@ -12,6 +12,7 @@ from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from sqlmodel import Session
 
+from stickerreg import codes
 from stickerreg.models import (
     Conversation,
     ConversationStatus,
@@ -21,7 +22,6 @@ from stickerreg.models import (
     TokenPurpose,
     User,
 )
-from stickerreg import codes
 from stickerreg.services import accounts, relay, stickers
 from stickerreg.services.outbox import Composer
 from stickerreg.text import defang

@@ -106,6 +106,8 @@ class User(SQLModel, table=True):
     # A keyed digest finds the account at BankID login; only a masked form is shown.
     personnummer_digest: str | None = Field(default=None, max_length=64, unique=True)
     personnummer_masked: str | None = Field(default=None, max_length=16)
+    # Set only when BankID proved the number; a typed number never signs anyone in.
+    personnummer_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     notify_by_email: bool = Field(default=True)
     created_at: datetime = _created()
 

@@ -293,20 +293,32 @@ def mask_personnummer(personnummer: str) -> str:
     return f"{personnummer[:8]}-****"
 
 
-def link_personnummer(session: Session, user: User, personnummer: str, *, key: bytes) -> None:
-    """Store a (validated, 12-digit) personnummer once; it can't be replaced by another."""
+def link_personnummer(session: Session, user: User, personnummer: str, *, key: bytes, verified: bool = False) -> None:
+    """Store a (validated, 12-digit) personnummer: typed once in the profile, or proved by
+    BankID (`verified`). A proved number wins over a typed one, on this account or another:
+    nobody can block a person's BankID by typing their number first."""
     digest = personnummer_digest(personnummer, key=key)
-    if user.personnummer_digest and user.personnummer_digest != digest:
+    if user.personnummer_digest and user.personnummer_digest != digest and not verified:
         raise AccountError("personnummer_already_set")
     holder = find_by_personnummer(session, personnummer, key=key)
     if holder is not None and holder.id != user.id:
-        raise AccountError("personnummer_taken")
+        if not verified or holder.personnummer_verified_at is not None:
+            raise AccountError("personnummer_taken")
+        holder.personnummer_digest = holder.personnummer_masked = None
+        session.add(holder)
+        session.flush()
     user.personnummer_digest = digest
     user.personnummer_masked = mask_personnummer(personnummer)
+    if verified:
+        user.personnummer_verified_at = utcnow()
     session.add(user)
 
 
-def find_by_personnummer(session: Session, personnummer: str, *, key: bytes) -> User | None:
-    """The account linked to this personnummer, or None."""
-    digest = personnummer_digest(personnummer, key=key)
-    return session.exec(select(User).where(User.personnummer_digest == digest)).first()
+def find_by_personnummer(
+    session: Session, personnummer: str, *, key: bytes, verified_only: bool = False
+) -> User | None:
+    """The account holding this personnummer (only BankID-proved links if `verified_only`)."""
+    statement = select(User).where(User.personnummer_digest == personnummer_digest(personnummer, key=key))
+    if verified_only:
+        statement = statement.where(User.personnummer_verified_at.is_not(None))
+    return session.exec(statement).first()

@@ -31,8 +31,6 @@ LOGIN, LINK = "login", "link"
 PURPOSES = (LOGIN, LINK)
 ORDER_KEY = "bankid_order"  # the one session key this module uses
 ORDER_FIELDS = frozenset({"ref", "auto", "qr", "secret", "started", "purpose", "user_id"})
-# Written by the account blueprint's profile module; a literal so this works before it lands.
-PROFILE_PATH = "/account/profile"
 # The wall clock, not a monotonic one: polls of one order may reach different workers.
 # A name of its own so tests can step through the animated QR code.
 clock = time.time
@@ -92,7 +90,7 @@ def start():
         log.warning("BankID auth failed: %s", error.error_code)
         return ended(purpose, error_message(error)), 409 if error.error_code == "alreadyInProgress" else 503
     remember(order, purpose)
-    return pending(current_order(), hint=None)
+    return pending(current_order(), hint="outstandingTransaction")  # what a new order is
 
 
 @bp.get("/status")
@@ -122,16 +120,21 @@ def cancel():
     """Stop waiting: cancel the order at BankID and go back where the user came from."""
     order = current_order()
     cancel_abandoned_order()
-    return leave(PROFILE_PATH if order and order["purpose"] == LINK else url_for("auth.login"))
+    linking = order is not None and order["purpose"] == LINK
+    return leave(url_for("account.profile") if linking else url_for("auth.login"))
 
 
-def completed(order: dict, result: Collect) -> Response:
+def completed(order: dict, result: Collect) -> Response | str:
     """Sign in to the account linked to this personnummer, or link it to the account.
     (A complete collect always carries the user: the client checks that.)"""
-    personnummer = bankid.twelve_digits(result.user.personal_number)
+    personnummer = twelve_digits(result.user.personal_number)
     if order["purpose"] == LINK:
         return link(order, personnummer)
-    user = accounts.find_by_personnummer(g.db, personnummer, key=digest_key()) if personnummer else None
+    user = (
+        accounts.find_by_personnummer(g.db, personnummer, key=app_key(), verified_only=True)
+        if personnummer
+        else None
+    )
     if user is None:
         return ended(None, _(
             "No account is linked to this BankID yet. Sign in with your email address first, "
@@ -141,29 +144,38 @@ def completed(order: dict, result: Collect) -> Response:
     return leave(url_for("account.dashboard"))
 
 
-def link(order: dict, personnummer: str | None) -> Response:
+def link(order: dict, personnummer: str | None) -> Response | str:
     """Store the identified personnummer (digest and masked form) on the account that
     started the order; a different signed-in account must not receive it."""
     if not current_user.is_authenticated or current_user.user.id != order["user_id"]:
         return ended(None, _("Sign in again to link BankID to your account."))
     if personnummer is None:
         flash(_("BankID gave a personal identity number we can't use."), "error")
-        return leave(PROFILE_PATH)
+        return leave(url_for("account.profile"))
     try:
-        accounts.link_personnummer(g.db, current_user.user, personnummer, key=digest_key())
+        accounts.link_personnummer(g.db, current_user.user, personnummer, key=app_key(), verified=True)
         g.db.commit()
     except AccountError as error:
         g.db.rollback()
         flash(link_problem(str(error)), "error")
-        return leave(PROFILE_PATH)
+        return leave(url_for("account.profile"))
     flash(_("BankID is now linked to your account. Next time you can sign in with BankID."), "info")
-    return leave(PROFILE_PATH)
+    return leave(url_for("account.profile"))
+
+
+def twelve_digits(personal_number: str) -> str | None:
+    """BankID's personalNumber, checked, as the 12 digits accounts store; None if it
+    is not a valid personnummer (BankID vouches for the person, we still check the form)."""
+    try:
+        return accounts.normalize_personnummer(personal_number)
+    except AccountError:
+        return None
 
 
 def pending(order: dict, *, hint: str | None) -> str:
     """The page (or, for htmx, the fragment) with the QR code for this second."""
     seconds = max(0, int(clock() - order["started"]))
-    secret = bankid.reveal(order["secret"], key=digest_key(), order_ref=order["ref"])
+    secret = bankid.reveal(order["secret"], key=app_key(), order_ref=order["ref"])
     code = qr.svg_text(bankid.qr_data(order["qr"], secret, seconds))
     return render(
         "auth/bankid.html", "auth/_bankid_status.html", state=PENDING, purpose=order["purpose"],
@@ -176,7 +188,7 @@ def ended(purpose: str | None, message: str) -> str:
     """The order is over without success; ``purpose`` set = offer to try again."""
     return render(
         "auth/bankid.html", "auth/_bankid_status.html", state=FAILED, purpose=purpose, message=message,
-        htmx=is_htmx(), profile_url=PROFILE_PATH,
+        htmx=is_htmx(), profile_url=url_for("account.profile"),
     )
 
 
@@ -191,8 +203,8 @@ def client() -> BankIdClient:
     return current_app.extensions["bankid"]
 
 
-def digest_key() -> bytes:
-    """The app's secret key as bytes: keys personnummer digests and conceals the QR secret."""
+def app_key() -> bytes:
+    """SECRET_KEY as bytes: it keys the personnummer digests and conceals the QR secret."""
     key = current_app.config["SECRET_KEY"]
     return key if isinstance(key, bytes) else key.encode()
 
@@ -203,7 +215,7 @@ def remember(order: bankid.Order, purpose: str) -> None:
         "ref": order.order_ref,
         "auto": order.auto_start_token,
         "qr": order.qr_start_token,
-        "secret": bankid.conceal(order.qr_start_secret, key=digest_key(), order_ref=order.order_ref),
+        "secret": bankid.conceal(order.qr_start_secret, key=app_key(), order_ref=order.order_ref),
         "started": clock(),
         "purpose": purpose,
         "user_id": current_user.user.id if current_user.is_authenticated else None,

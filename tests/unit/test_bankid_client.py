@@ -139,12 +139,3 @@ def test_the_concealed_secret_reveals_only_with_the_key_and_order():
             pass  # not even text: as good
     assert hidden != bankid.conceal(EXAMPLE_SECRET, key=b"k", order_ref="order-2")
     json.dumps(hidden)  # fits in the session cookie
-
-
-@pytest.mark.parametrize(
-    "given, stored",
-    [("198112289874", "198112289874"), ("198112289875", None), ("8112289874", None),
-     ("19811228-9874", None), ("", None), ("abcdefghijkl", None)],
-)
-def test_only_valid_twelve_digit_numbers_are_used(given, stored):
-    assert bankid.twelve_digits(given) == stored

@@ -4,9 +4,9 @@ the IDOR matrix (two customers, every owned URL and method) and CSRF on every PO
 from __future__ import annotations
 
 import pytest
+from helpers import BROWSER_UA, csrf_token
 from sqlmodel import select
 
-from helpers import BROWSER_UA, csrf_token
 from stickerreg import codes
 from stickerreg.models import Conversation, Message, Sticker, User
 from stickerreg.services import finder

@@ -46,9 +46,11 @@ def app(database_url, tmp_path, fake):
 
 @pytest.fixture
 def linked_user(session, user_factory):
+    """A customer whose personnummer BankID has proved (a typed one never signs in)."""
+
     def make(personnummer: str = PNR, **kwargs) -> User:
         user = user_factory(**kwargs)
-        accounts.link_personnummer(session, user, personnummer, key=KEY)
+        accounts.link_personnummer(session, user, personnummer, key=KEY, verified=True)
         session.commit()
         return user
 
@@ -317,6 +319,21 @@ def test_a_signed_in_customer_links_bankid(client, session, user_factory, fake):
     values = " ".join(str(value) for value in row.values())
     for form in (PNR, PNR[2:], "811228-9874", "19811228-9874"):
         assert form not in values
+    profile = client.get("/account/profile?lang=en")
+    assert "BankID is now linked" in text(profile) and "19811228-****" in profile.get_data(as_text=True)
+    assert 'value="link"' not in profile.get_data(as_text=True)  # nothing left to link
+
+
+def test_a_personnummer_bankid_should_never_send_is_not_linked(client, session, user_factory, fake):
+    user = user_factory(password=PASSWORD)
+    sign_in_with_password(client, user)
+    fake.next_order(complete("198112289875"))  # wrong check digit
+    start(client, "link", page="/account/")
+    assert poll(client).headers["HX-Redirect"] == "/account/profile"
+    with client.session_transaction() as cookie_session:
+        assert ("error", "BankID gave a personal identity number we can't use.") in cookie_session["_flashes"]
+    session.expire_all()
+    assert session.get(User, user.id).personnummer_digest is None
 
 
 def test_a_linked_customer_can_then_sign_in_with_bankid(client, session, user_factory, fake):
@@ -330,6 +347,21 @@ def test_a_linked_customer_can_then_sign_in_with_bankid(client, session, user_fa
     start(other)
     assert poll(other, htmx=False).headers["Location"] == "/account/"
     assert sorted(login_methods(session)) == ["bankid", "password"]
+
+
+def test_the_profile_page_offers_linking(client, user_factory):
+    user = user_factory(password=PASSWORD)
+    sign_in_with_password(client, user)
+    profile = client.get("/account/profile?lang=en").get_data(as_text=True)
+    assert 'action="/auth/bankid/start"' in profile and 'value="link"' in profile
+
+
+def test_cancelling_a_link_returns_to_the_profile(client, user_factory, fake):
+    sign_in_with_password(client, user_factory(password=PASSWORD))
+    start(client, "link", page="/account/")
+    cancelled = client.post("/auth/bankid/cancel", data={"csrf_token": csrf_token(client, "/account/")})
+    assert cancelled.status_code == 303 and cancelled.headers["Location"] == "/account/profile"
+    assert len(fake.calls("cancel")) == 1
 
 
 def test_linking_needs_a_signed_in_customer(client, fake):
@@ -392,3 +424,28 @@ def test_starting_is_limited_per_client(client, fake):
 def test_polling_is_limited_per_client(client):
     statuses = [poll(client).status_code for _ in range(121)]
     assert statuses[:120] == [200] * 120 and statuses[120] == 429
+
+
+def test_a_typed_personnummer_never_signs_anyone_in(client, session, user_factory, fake):
+    """Typing someone's number in a profile must not hand their BankID sign-in to you."""
+    squatter = user_factory(email="squatter@example.se")
+    accounts.link_personnummer(session, squatter, PNR, key=KEY)  # typed, not proved
+    session.commit()
+    fake.next_order(complete(PNR))
+    start(client)
+    poll(client)
+    assert client.get("/account/").status_code == 302  # not signed in as the squatter
+
+
+def test_bankid_proof_takes_a_number_back_from_a_typed_claim(client, session, user_factory, fake):
+    squatter = user_factory(email="squatter@example.se")
+    accounts.link_personnummer(session, squatter, PNR, key=KEY)
+    session.commit()
+    owner = user_factory(password=PASSWORD)
+    sign_in_with_password(client, owner)
+    fake.next_order(complete(PNR))
+    start(client, "link", page="/account/")
+    poll(client)
+    session.expire_all()
+    assert session.get(User, owner.id).personnummer_verified_at is not None
+    assert session.get(User, squatter.id).personnummer_digest is None

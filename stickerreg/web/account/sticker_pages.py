@@ -34,6 +34,7 @@ QR_PNG_SCALE = 16  # pixels per module: about 530 px square, plenty for a printe
 
 
 def _claim_failed(response) -> bool:
+    """Only rejected claims count toward the limits (a customer with many sets is not slowed)."""
     return response.status_code == 422
 
 
@@ -46,6 +47,7 @@ def _claim_account_key() -> str:
 
 @bp.context_processor
 def sticker_helpers() -> dict:
+    """Template helpers for the account pages."""
     return {"category_label": category_label}
 
 
@@ -177,11 +179,13 @@ def qr_png(code: str):
 
 
 def _owned(code: str) -> Sticker:
+    """The signed-in customer's sticker, or 404 (another customer's looks missing)."""
     return get_owned_or_404(g.db, Sticker, code, g.user)
 
 
 def _printable(code: str) -> Sticker:
-    # A deactivated sticker's page goes quiet; printing it again would make a dead sticker.
+    """An owned, active sticker: a deactivated one's page goes quiet, so printing it
+    again would make a sticker that silently reaches nobody."""
     sticker = _owned(code)
     if not stickers.is_active(sticker):
         abort(404)
@@ -226,6 +230,7 @@ def _finder_view(reward_text: str | None, public_note: str | None) -> PublicView
 
 
 def _dashboard_row(sticker: Sticker, *, error: str | None = None):
+    """One dashboard row for htmx, else the whole dashboard (an error shown as a notice)."""
     if is_htmx():
         return render("account/_sticker_row.html", sticker=sticker, row_error=error, is_new=False)
     if error:
@@ -241,10 +246,12 @@ def _go_to(url: str):
 
 
 def _qr_payload(sticker: Sticker) -> str:
+    """The URL the printed sticker carries (the same payload as on the sticker itself)."""
     return qr.sticker_url(current_app.config["PUBLIC_BASE_URL"], sticker.code)
 
 
 def _download(sticker: Sticker, body: str | bytes, mimetype: str, extension: str):
+    """An attachment named after the sticker's display code."""
     response = make_response(body)
     response.mimetype = mimetype
     filename = f"stickerreg-{codes.display(sticker.code)}.{extension}"
