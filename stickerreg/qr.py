@@ -92,7 +92,11 @@ def svg(payload: str, *, size: str | None = None) -> str:
     """
     if size is not None and not _SVG_LENGTH.fullmatch(size):
         raise ValueError(f"size must be an SVG length such as '30mm', not {size!r}")
-    modules = matrix(payload)
+    return _svg_document(matrix(payload), size)
+
+
+def _svg_document(modules, size: str | None = None) -> str:
+    """The quiet zone, a white background and every dark module in one <path>."""
     extent = len(modules) + 2 * QUIET_ZONE
     dimensions = "" if size is None else f' width="{size}" height="{size}"'
     path = "".join(
@@ -150,15 +154,4 @@ def svg_text(payload: str) -> str:
     Drawn like ``svg``: quiet zone included, every dark module in ONE ``<path>``,
     no width/height so it scales to its container.
     """
-    modules = text_matrix(payload)
-    extent = len(modules) + 2 * QUIET_ZONE
-    path = "".join(
-        f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{length}v1h-{length}z"
-        for x, y, length in _dark_runs(modules)
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {extent} {extent}"'
-        f' shape-rendering="crispEdges">'
-        f'<rect width="{extent}" height="{extent}" fill="#fff"/>'
-        f'<path fill="#000" d="{path}"/></svg>\n'
-    )
+    return _svg_document(text_matrix(payload))

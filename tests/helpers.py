@@ -89,3 +89,30 @@ def link_in(email: EmailMessage, path_prefix: str) -> str:
     match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"[^\s]*)", body_text(email))
     assert match, f"no {path_prefix} link in: {body_text(email)}"
     return match.group(1)
+
+
+PASSWORD = "ett-långt-lösenord-för-test"
+
+
+def sign_in(client, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form, as a person would."""
+    token = csrf_token(client, "/auth/login")
+    response = client.post("/auth/login", data={"email": email, "password": password, "csrf_token": token},
+                           headers={"User-Agent": BROWSER_UA})
+    assert response.status_code == 303, response.status_code
+
+
+def browser(app, email: str | None = None, *, password: str = PASSWORD):
+    """A phone's browser in English, signed in as `email` when given."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client.set_cookie("lang", "en")
+    if email:
+        sign_in(client, email, password)
+    return client
+
+
+def visible(response) -> str:
+    """The page's text as a reader gets it (inline tags joined, block tags spaced)."""
+    html = re.sub(r"</?(span|strong|time|a)\b[^>]*>", "", response.get_data(as_text=True))
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())

@@ -47,6 +47,13 @@ def get_owned_or_404(session: Session, model: type, key: str, owner):
     return found
 
 
+def private_page(response: Response) -> Response:
+    """For pages holding personal data, tokens or form secrets: never cached, never indexed."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
 def security_headers(response: Response) -> Response:
     """Headers every response carries; finder pages also send no Referer at all."""
     response.headers.setdefault("Content-Security-Policy", CSP)

@@ -21,7 +21,7 @@ from stickerreg.bankid import FAILED, PENDING, BankIdClient, BankIdError, Collec
 from stickerreg.extensions import limiter, login_manager
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
-from stickerreg.web import is_htmx, render
+from stickerreg.web import is_htmx, private_page, render
 from stickerreg.web.auth import sign_in
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,8 @@ def require_enabled() -> None:
         abort(404)
 
 
-@bp.after_request
-def private(response: Response) -> Response:
-    """Orders and their QR codes are personal and short-lived: never cached."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Orders and their QR codes are personal and short-lived: never cached.
+bp.after_request(private_page)
 
 
 @bp.post("/start")

@@ -11,7 +11,7 @@ from stickerreg.extensions import limiter
 from stickerreg.models import ConversationStatus, utcnow
 from stickerreg.services import finder, relay, stickers
 from stickerreg.services.relay import ConversationClosed, FinderDetails
-from stickerreg.web import is_htmx, render
+from stickerreg.web import is_htmx, private_page, render
 from stickerreg.web.forms import FinderMessageForm, FinderReplyForm, LookupForm
 
 bp = Blueprint("finder", __name__)
@@ -32,12 +32,7 @@ sticker_message_limit = limiter.limit(
 )
 
 
-@bp.after_request
-def private(response):
-    """Finder pages hold tokens and form secrets: never cache them, never index them."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+bp.after_request(private_page)
 
 
 @bp.get("/")

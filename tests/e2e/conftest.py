@@ -46,6 +46,16 @@ PHONE = dict(
     locale="sv-SE",
     timezone_id="Europe/Stockholm",
 )
+# A laptop's Chrome: everything else (language, time zone) as on the phone.
+DESKTOP = dict(
+    viewport={"width": 1280, "height": 800},
+    device_scale_factor=1,
+    is_mobile=False,
+    has_touch=False,
+    user_agent=(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
+    ),
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -133,6 +143,12 @@ def new_phone(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..
 def phone(new_phone) -> Page:
     """A page in a fresh phone-sized, Swedish-speaking browser with JavaScript on."""
     return new_phone().new_page()
+
+
+@pytest.fixture
+def desktop(new_phone) -> Page:
+    """A page in a fresh desktop-sized (1280×800) browser, closed with the phone contexts."""
+    return new_phone(**DESKTOP).new_page()
 
 
 @pytest.fixture

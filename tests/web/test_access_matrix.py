@@ -4,7 +4,7 @@ the IDOR matrix (two customers, every owned URL and method) and CSRF on every PO
 from __future__ import annotations
 
 import pytest
-from helpers import BROWSER_UA, csrf_token
+from helpers import BROWSER_UA, PASSWORD, csrf_token, sign_in
 from sqlmodel import select
 
 from stickerreg import codes
@@ -12,7 +12,6 @@ from stickerreg.models import Conversation, Message, Sticker, User
 from stickerreg.services import finder
 from stickerreg.services.relay import FinderDetails
 
-PASSWORD = "ett-långt-lösenord-för-test"
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Plausible form data, so a view that forgot its owner check would act on it.
 FORM = {
@@ -21,11 +20,6 @@ FORM = {
 }
 
 
-def sign_in(client, email):
-    token = csrf_token(client, "/auth/login")
-    response = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
-                           headers={"User-Agent": BROWSER_UA})
-    assert response.status_code == 303, response.status_code
 
 
 @pytest.fixture

@@ -3,38 +3,22 @@ finder's address never crossing over."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import pytest
-from helpers import BROWSER_UA, body_text, csrf_token, drain_outbox, link_in
+from helpers import BROWSER_UA, PASSWORD, body_text, browser, csrf_token, drain_outbox, link_in, visible
 from sqlmodel import func, select
 
 from stickerreg.models import Conversation, ConversationStatus, Message, OutboxMessage, StickerStatus, User
 from stickerreg.services import finder, relay
 from stickerreg.services.relay import FinderDetails
 
-PASSWORD = "ett-långt-lösenord-för-test"
 FINDER_EMAIL = "hemlig.upphittare@example.org"
 HTMX = {"HX-Request": "true"}
 
 
-def browser(app, *, email: str | None = None):
-    """A phone browser, in English, signed in as `email` when given."""
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
-    client.set_cookie("lang", "en")
-    if email:
-        token = csrf_token(client, "/auth/login")
-        signed_in = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-        assert signed_in.status_code == 303, signed_in.status_code
-    return client
 
 
-def visible(response) -> str:
-    """The page's text as a reader gets it (inline tags joined, block tags spaced)."""
-    html = re.sub(r"</?(span|strong|time|a)\b[^>]*>", "", response.get_data(as_text=True))
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def report(session, sticker, message="Hittade dina nycklar vid bussen", **details):

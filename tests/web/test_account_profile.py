@@ -7,13 +7,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from helpers import BROWSER_UA, csrf_token, drain_outbox, link_in
+from helpers import PASSWORD, browser, csrf_token, drain_outbox, link_in, visible
 from sqlmodel import select
 
 from stickerreg.models import OutboxMessage, User
 from stickerreg.services import accounts
 
-PASSWORD = "ett-långt-lösenord-för-test"
 KEY = b"test-secret-key"  # the test app's SECRET_KEY
 HTMX = {"HX-Request": "true"}
 PROFILE = {"display_name": "Anna Andersson", "phone": "070-123 45 67", "street": "Storgatan 1",
@@ -21,21 +20,8 @@ PROFILE = {"display_name": "Anna Andersson", "phone": "070-123 45 67", "street":
 PERSONNUMMER = "19880320-0016"  # a valid test number (checksum and date)
 
 
-def browser(app, *, email: str | None = None):
-    """A phone browser, in English, signed in as `email` when given."""
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
-    client.set_cookie("lang", "en")
-    if email:
-        token = csrf_token(client, "/auth/login")
-        signed_in = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-        assert signed_in.status_code == 303, signed_in.status_code
-    return client
 
 
-def visible(response) -> str:
-    html = re.sub(r"</?(span|strong|time|a)\b[^>]*>", "", response.get_data(as_text=True))
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def save(client, changes=None, *, headers=None, url="/account/profile"):

@@ -12,7 +12,7 @@ import pytest
 import resvg_py
 import zxingcpp
 from flask_babel import force_locale, format_datetime
-from helpers import BROWSER_UA, body_text, csrf_token, drain_outbox
+from helpers import BROWSER_UA, PASSWORD, body_text, browser, csrf_token, drain_outbox
 from PIL import Image
 from sqlmodel import select
 
@@ -20,27 +20,14 @@ from stickerreg import codes, qr
 from stickerreg.models import OutboxMessage, Sticker, StickerStatus, utcnow
 from stickerreg.services import stickers
 
-PASSWORD = "ett-långt-lösenord-för-test"
 MISMATCH = "The sticker ID and activation code don't match an unclaimed set."
 
 
 # --- helpers -----------------------------------------------------------------------
 
 
-def sign_in(client, email: str) -> None:
-    token = csrf_token(client, "/auth/login")
-    response = client.post("/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 303, response.status_code
 
 
-def browser(app, email: str | None = None):
-    """A phone's browser in English, signed in as `email` when given."""
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
-    client.set_cookie("lang", "en")
-    if email:
-        sign_in(client, email)
-    return client
 
 
 def post(client, url: str, data: dict | None = None, *, htmx: bool = False, **environ):

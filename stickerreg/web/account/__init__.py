@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from stickerreg.extensions import login_manager
 from stickerreg.services import stickers
-from stickerreg.web import render
+from stickerreg.web import private_page, render
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 # Session key: codes of a set claimed just now, highlighted once on the dashboard.
@@ -27,12 +27,7 @@ def require_login():
     return None
 
 
-@bp.after_request
-def private(response):
-    """Account pages hold personal data: never cached, never indexed."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+bp.after_request(private_page)
 
 
 @bp.get("/")
