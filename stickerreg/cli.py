@@ -20,7 +20,7 @@ from stickerreg.services import accounts, outbox, stickers
 DEMO_EMAIL = "demo@stickerreg.se"
 DEMO_PASSWORD = "stickerreg-demo-2026"
 DEMO_STICKERS = [
-    {"label": "Nycklar", "category": "keys", "lost_mode": True, "reward_text": "Hittelön 200 kr",
+    {"label": "Nycklar", "category": "keys", "lost_mode": True, "reward_text": "200 kr",
      "public_note": "Tack för att du hör av dig! Nyckelringen är blå."},
     {"label": "Plånbok", "category": "wallet", "lost_mode": False, "reward_text": None},
     {"label": "Ryggsäck", "category": "bag", "lost_mode": False, "reward_text": None},

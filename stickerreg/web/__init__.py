@@ -107,7 +107,8 @@ def register(app: Flask) -> None:
     app.context_processor(template_globals)
     app.add_template_filter(codes.display, "display_code")
     # The form-field macro is used by every form page, so it is a global, not an import.
-    app.jinja_env.globals["field"] = app.jinja_env.get_template("_macros.html").module.field
+    macros = app.jinja_env.get_template("_macros.html").module
+    app.jinja_env.globals.update(field=macros.field, notices=macros.notices)
     app.after_request(security_headers)
     app.register_blueprint(finder.bp)
     app.register_blueprint(auth.bp)

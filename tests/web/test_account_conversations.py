@@ -95,7 +95,8 @@ def test_the_inbox_says_so_when_there_is_nothing_yet(owner_client):
 def test_the_account_navigation_shows_the_unread_total(session, owner_client, conversation):
     relay.add_finder_message(session, conversation, "En sak till")
     session.commit()
-    assert "Conversations (2 unread)" in visible(owner_client.get("/account/"))
+    page = visible(owner_client.get("/account/"))
+    assert "Conversations (2), 2 unread" in page
     owner_client.get(url(conversation))
     dashboard = visible(owner_client.get("/account/"))
     assert "Conversations" in dashboard and "unread" not in dashboard

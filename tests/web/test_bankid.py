@@ -37,6 +37,14 @@ def fake():
 
 
 @pytest.fixture
+def client(app):
+    """An English-speaking browser: the texts checked below are the English ones."""
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    return client
+
+
+@pytest.fixture
 def app(database_url, tmp_path, fake):
     """The usual test app, with BankID pointed at the fake server."""
     app = make_test_app(database_url, tmp_path, BANKID_URL=fake.url)
@@ -257,6 +265,7 @@ def test_bankid_failing_while_polling_ends_the_order_kindly(client, session, fak
 def test_an_unreachable_bankid_gives_a_friendly_page(database_url, tmp_path):
     app = make_test_app(database_url, tmp_path, BANKID_URL=f"http://127.0.0.1:{free_port()}")
     client = app.test_client()
+    client.set_cookie("lang", "en")
     page = start(client)
     assert page.status_code == 503 and "can't be reached right now" in text(page)
     app.extensions["db_engine"].dispose()

@@ -55,7 +55,7 @@ def test_the_demo_lost_mode_sticker_shows_its_reward(app, client):
     demo = json.loads(app.test_cli_runner().invoke(args=["seed-demo", "--json"]).output)
     pages = [client.get(f"/s/{s['code']}", headers={"User-Agent": "Mozilla/5.0"}).get_data(as_text=True)
              for s in demo["stickers"]]
-    assert sum("Hittelön 200 kr" in page for page in pages) == 1
+    assert sum("200 kr" in page for page in pages) == 1
 
 
 def test_outbox_run_once_delivers_to_smtp(app, session, sticker_factory, smtp_server):
