@@ -100,6 +100,14 @@ def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
         return _email(row, owner.email, subject, "emails/scan_alert", context)
 
 
+def _item_returned(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    conversation = session.get(Conversation, row.payload.get("conversation_id"))
+    if conversation is None or not conversation.finder_email or conversation.status != ConversationStatus.CLOSED:
+        return None
+    with force_locale(conversation.finder_locale):
+        return _email(row, conversation.finder_email, _("The owner has the item back"), "emails/item_returned", {})
+
+
 def _load(session: Session, row: OutboxMessage) -> tuple[Conversation | None, Message | None]:
     conversation = session.get(Conversation, row.payload.get("conversation_id"))
     message = session.get(Message, row.payload.get("message_id"))
@@ -146,6 +154,7 @@ def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: 
 _BUILDERS: dict[str, Callable[[Session, OutboxMessage], EmailMessage | None]] = {
     relay.NOTIFY_OWNER: _finder_message,
     relay.NOTIFY_FINDER: _owner_reply,
+    relay.NOTIFY_RETURNED: _item_returned,
     stickers.MAIL_SCAN_ALERT: _scan_alert,
     accounts.MAIL_VERIFY: _account_email(
         TokenPurpose.VERIFY_EMAIL, "auth.verify", N_("Confirm your email address"), "verify_email"

@@ -25,6 +25,7 @@ from stickerreg.services import outbox, stickers
 # Kinds of outbox rows this module writes; the email composer knows each one.
 NOTIFY_OWNER = "finder_message"
 NOTIFY_FINDER = "owner_reply"
+NOTIFY_RETURNED = "item_returned"
 # Held and undeliverable conversations are not the owner's (yet): they never see them.
 OWNER_VISIBLE = (ConversationStatus.OPEN, ConversationStatus.CLOSED, ConversationStatus.BLOCKED)
 EXCERPT_LENGTH = 120
@@ -160,6 +161,8 @@ def mark_returned(session: Session, conversation: Conversation) -> None:
     if conversation.status != ConversationStatus.OPEN:
         raise ConversationClosed(conversation.status)  # a blocked one stays blocked
     _close(session, conversation, ConversationStatus.CLOSED)
+    if conversation.finder_email:  # a thank-you, so the finder isn't left wondering
+        outbox.enqueue(session, kind=NOTIFY_RETURNED, payload={"conversation_id": conversation.id})
 
 
 def report_abuse(session: Session, conversation: Conversation) -> None:

@@ -107,3 +107,14 @@ def test_smtp_refusal_is_retried_not_lost(app, session, sticker_factory):
     assert stats.failed == 1
     row = session.exec(select(OutboxMessage)).one()
     assert row.status == OutboxStatus.PENDING and row.attempts == 1
+
+
+def test_the_finder_is_thanked_when_the_owner_has_the_item_back(app, session, sticker_factory, smtp_server):
+    conversation, _ = report(session, sticker_factory(), email="finder@example.org", locale="en")
+    relay.mark_returned(session, conversation)
+    session.commit()
+    sent = drain(app, SmtpTransport(smtp_server.url))
+    assert sent.sent == 1 and sent.cancelled == 1  # the owner's pending notice is moot now
+    [thanks] = smtp_server.wait_for(1)
+    assert thanks["To"] == "finder@example.org" and "back" in thanks["Subject"]
+    assert "owner1@" not in thanks.as_string()
