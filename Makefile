@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # pytest-xdist workers; two cores here, so two workers.
 WORKERS ?= auto
 
-.PHONY: run test test-fast lint extract translations install install-test chromium clean
+.PHONY: run test test-fast bench lint extract translations install install-test chromium clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -49,6 +49,10 @@ test: install-test
 
 test-fast: install-test
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not e2e"
+
+# Print-shop export speed against a naive reportlab baseline measured in the same run.
+bench: install-test
+	$(BIN)/python bench/bench_pdf.py --count 10000
 
 lint: install-test
 	$(BIN)/ruff check stickerreg kiosk migrations tests

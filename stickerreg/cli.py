@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 import threading
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -14,8 +18,8 @@ from werkzeug.serving import run_simple
 from stickerreg import codes, db
 from stickerreg.emails import composer
 from stickerreg.mail import transport_from_config
-from stickerreg.models import Sticker, User
-from stickerreg.services import accounts, outbox, stickers
+from stickerreg.models import BatchStatus, JobStatus, Role, Sticker, User
+from stickerreg.services import accounts, outbox, printing, stickers
 
 DEMO_EMAIL = "demo@stickerreg.se"
 DEMO_PASSWORD = "stickerreg-demo-2026"
@@ -150,7 +154,148 @@ def serve(host: str, port: int) -> None:
         stop.set()
 
 
+user_group = AppGroup("user", help="Operator and staff accounts.")
+
+
+@user_group.command("create")
+@click.option("--email", required=True, help="The sign-in email address.")
+@click.option("--password", required=True, help="At least 12 characters, not a common password.")
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.CUSTOMER.value,
+              show_default=True, help="printshop and admin users reach /printshop.")
+def user_create(email: str, password: str, role: str) -> None:
+    """Create a verified user with a role (print-shop staff, admins, test customers)."""
+    problem = accounts.password_problem(password)
+    if problem:
+        reasons = {"too_short": f"use at least {accounts.PASSWORD_MIN_LENGTH} characters",
+                   "too_common": "it is too common; choose one that is harder to guess"}
+        raise click.BadParameter(f"weak password: {reasons.get(problem, problem)}", param_hint="--password")
+    if "@" not in email.strip()[1:-1]:
+        raise click.BadParameter("that is not an email address", param_hint="--email")
+    with db.session_scope(_engine()) as session:
+        if accounts.find_by_email(session, email) is not None:
+            raise click.ClickException(f"a user with the email {accounts.normalize_email(email)} exists already")
+        user = accounts.create_user(session, email=email, password=password, verified=True)
+        user.role = role  # accounts.create_user makes customers; staff get their role here
+        session.add(user)
+        session.commit()
+        click.echo(f"created {role} {user.email}")
+
+
+batch_group = AppGroup("batch", help="Print-shop batches: create, export, mark, void.")
+
+
+def _batch_or_fail(session, public_id: str):
+    batch = printing.find_batch(session, public_id)
+    if batch is None:
+        raise click.BadParameter(f"no batch {public_id!r}", param_hint="BATCH_ID")
+    return batch
+
+
+def _usage(error: printing.PrintingError) -> click.UsageError:
+    """The service's reason as a click error (exit code 2)."""
+    if isinstance(error, printing.UnknownLayout):
+        return click.BadParameter(str(error), param_hint="--layout")
+    return click.UsageError(str(error))
+
+
+@batch_group.command("create")
+@click.option("--count", required=True, type=click.IntRange(1, printing.MAX_COUNT), help="Stickers in the batch.")
+@click.option("--set-size", required=True, type=click.IntRange(1, printing.MAX_SET_SIZE), help="Stickers per set.")
+@click.option("--layout", required=True, help="Label stock, e.g. a4-3x7.")
+@click.option("--product", required=True, help="Product text for the manifest and the batch list.")
+def batch_create(count: int, set_size: int, layout: str, product: str) -> None:
+    """Create and mint a batch; prints only its public id (for scripts)."""
+    with db.session_scope(_engine()) as session:
+        try:
+            batch = printing.create_and_mint(session, count=count, set_size=set_size, layout=layout, product=product)
+        except printing.PrintingError as error:
+            raise _usage(error) from None
+        session.commit()
+        click.echo(batch.public_id)
+
+
+@batch_group.command("list")
+def batch_list() -> None:
+    """The newest batches: id, status, count, set size, layout and product."""
+    with db.session_scope(_engine()) as session:
+        for batch in printing.list_batches(session):
+            click.echo(f"{batch.public_id}  {batch.status:<9} {batch.count:>6} x{batch.set_size:<3} "
+                       f"{batch.layout:<12} {batch.product}")
+
+
+@batch_group.command("export")
+@click.argument("batch_id")
+@click.option("--format", "fmt", required=True, type=click.Choice(list(printing.FORMATS)))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Where to write the file.")
+def batch_export(batch_id: str, fmt: str, out: Path) -> None:
+    """Export a batch as the web does (the same job), synchronously, with a progress bar."""
+    with db.session_scope(_engine()) as session:
+        batch = _batch_or_fail(session, batch_id)
+        try:
+            job = printing.start_export(session, batch, fmt)
+        except printing.PrintingError as error:
+            raise _usage(error) from None
+        session.commit()
+    out_dir = printing.export_dir(current_app.config, current_app.instance_path)
+    with click.progressbar(length=max(job.total, 1), label=f"{fmt} {batch.public_id}", file=sys.stderr) as bar:
+        # The CLI is its own process, so the PDF engine may use the second core.
+        job = printing.run_export(_engine(), job.id, out_dir, base_url=_base_url(), workers=min(2, os.cpu_count() or 1),
+                                  on_progress=lambda done, total: bar.update(done - bar.pos))
+    if job.status != JobStatus.DONE:
+        raise click.ClickException(job.error or "the export failed")
+    shutil.copyfile(job.path, out)
+    click.echo(str(out))
+
+
+@batch_group.command("mark")
+@click.argument("batch_id")
+@click.argument("status", type=click.Choice([s.value for s in (BatchStatus.EXPORTED, BatchStatus.PRINTED,
+                                                                BatchStatus.SHIPPED, BatchStatus.VOIDED)]))
+def batch_mark(batch_id: str, status: str) -> None:
+    """Move a batch on (exported, printed, shipped) or void it; printing deletes the plain
+    activation codes, so the cards can't be exported afterwards."""
+    with db.session_scope(_engine()) as session:
+        batch = _batch_or_fail(session, batch_id)
+        try:
+            printing.mark(session, batch, status)
+        except printing.PrintingError as error:
+            raise _usage(error) from None
+        session.commit()
+        click.echo(f"{batch.public_id} is {batch.status}")
+
+
+def _comma_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").replace("\n", ",").split(",") if part.strip()]
+
+
+@batch_group.command("void")
+@click.argument("batch_id")
+@click.option("--codes", "codes_text", help="Misprinted sticker codes, comma-separated.")
+@click.option("--sets", "sets_text", help="Misprinted set numbers (as in the manifest), comma-separated.")
+def batch_void(batch_id: str, codes_text: str | None, sets_text: str | None) -> None:
+    """Void misprinted stickers or sets and mint their reprint; prints the reprint's id."""
+    try:
+        set_numbers = [int(part) for part in _comma_list(sets_text)]
+    except ValueError:
+        raise click.BadParameter("set numbers are whole numbers, e.g. 3,7", param_hint="--sets") from None
+    if not codes_text and not set_numbers:
+        raise click.UsageError("name the misprints with --codes or --sets")
+    with db.session_scope(_engine()) as session:
+        batch = _batch_or_fail(session, batch_id)
+        try:
+            reprint = printing.void(session, batch, sticker_codes=_comma_list(codes_text), set_numbers=set_numbers)
+        except printing.PrintingError as error:
+            raise _usage(error) from None
+        session.commit()
+        click.echo(reprint.public_id)
+
+
+def _base_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"]
+
+
 def register(app: Flask) -> None:
     """Add the commands to `flask --app stickerreg`."""
-    for command in (init_db, seed_demo, outbox_group, serve):
+    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group):
         app.cli.add_command(command)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '071d0e01299a'
 down_revision = '082f6e8cc6ae'
 branch_labels = None

@@ -102,7 +102,7 @@ def template_globals() -> dict:
 
 def register(app: Flask) -> None:
     """Attach blueprints, error pages and per-request hooks."""
-    from stickerreg.web import account, auth, bankid, errors, finder
+    from stickerreg.web import account, auth, bankid, errors, finder, printshop
 
     app.context_processor(template_globals)
     app.add_template_filter(codes.display, "display_code")
@@ -114,4 +114,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(bankid.bp)  # hidden (404) unless BANKID_URL is set
+    app.register_blueprint(printshop.bp)  # 404 to everyone but print-shop staff and admins
     errors.register(app)

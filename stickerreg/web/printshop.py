@@ -1,0 +1,388 @@
+"""The print shop's portal (/printshop): batches, their state, misprints and exports.
+
+Only print-shop staff and admins get here. To everyone else, signed in or not, every URL
+of this blueprint answers 404, like an unknown address: no sign-in redirect reveals it.
+
+Exports run in a background thread the view starts after committing the job: the thread
+is the worker (`printing.run_export`) and commits its progress as it goes, while the page
+polls a progress fragment. That is simple and fine while one web process serves a small
+print shop and an export takes seconds; a job cut off by a restart stays unfinished, and
+exporting again starts a fresh one. `flask batch export` runs the same worker in the
+foreground.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from stickerreg.models import Batch, BatchStatus, ExportJob, JobStatus, Role
+from stickerreg.services import printing
+from stickerreg.services.printing import PrintingError
+from stickerreg.text import clean_text
+from stickerreg.web import is_htmx, private_page, render
+
+bp = Blueprint("printshop", __name__, url_prefix="/printshop")
+STAFF = frozenset({Role.PRINTSHOP.value, Role.ADMIN.value})
+MIMETYPES = {"pdf": "application/pdf", "cards": "application/pdf", "csv": "text/csv", "svg": "application/zip"}
+
+STATUS_LABELS = {
+    BatchStatus.DRAFT: _l("Draft"),
+    BatchStatus.MINTED: _l("Minted"),
+    BatchStatus.EXPORTED: _l("Exported"),
+    BatchStatus.PRINTED: _l("Printed"),
+    BatchStatus.SHIPPED: _l("Shipped"),
+    BatchStatus.VOIDED: _l("Void"),
+}
+ACTION_LABELS = {
+    BatchStatus.MINTED: _l("Mint the stickers"),
+    BatchStatus.EXPORTED: _l("Mark as exported"),
+    BatchStatus.PRINTED: _l("Mark as printed"),
+    BatchStatus.SHIPPED: _l("Mark as shipped"),
+    BatchStatus.VOIDED: _l("Void the whole batch"),
+}
+ACTION_HELP = {
+    BatchStatus.MINTED: _l("New sticker IDs and activation codes are created for the whole batch."),
+    BatchStatus.EXPORTED: _l("The print files have been sent to the printer."),
+    BatchStatus.PRINTED: _l("The stickers and backing cards are printed. The activation codes are deleted now: "
+                            "the backing cards can never be exported again."),
+    BatchStatus.SHIPPED: _l("The batch has left the print shop. It can't be voided after this."),
+    BatchStatus.VOIDED: _l("The whole print run is scrapped: none of its stickers can ever be claimed. "
+                           "This can't be undone."),
+}
+FORMAT_LABELS = {
+    "pdf": _l("Sticker sheets (PDF)"),
+    "cards": _l("Backing cards (PDF)"),
+    "csv": _l("Manifest (CSV)"),
+    "svg": _l("QR codes (SVG, zip)"),
+}
+JOB_LABELS = {
+    JobStatus.QUEUED: _l("Waiting to start"),
+    JobStatus.RUNNING: _l("Exporting"),
+    JobStatus.DONE: _l("Ready"),
+    JobStatus.FAILED: _l("Failed"),
+}
+
+
+@bp.before_request
+def require_staff():
+    """Print-shop staff and admins only; anyone else gets the plain 404 page."""
+    principal = current_user
+    if not principal.is_authenticated or principal.user.role not in STAFF:
+        abort(404)
+    g.user = principal.user
+
+
+bp.after_request(private_page)
+
+
+@bp.context_processor
+def printshop_helpers() -> dict:
+    """Labels the print-shop templates share."""
+    return {
+        "status_label": lambda status: str(STATUS_LABELS.get(status, status)),
+        "format_labels": FORMAT_LABELS,
+        "action_labels": ACTION_LABELS,
+        "action_help": ACTION_HELP,
+        "job_label": lambda status: str(JOB_LABELS.get(status, status)),
+        "job_percent": printing.progress_percent,
+    }
+
+
+# --- forms ------------------------------------------------------------------------------
+
+
+class NewBatchForm(FlaskForm):
+    """How many stickers, in sets of how many, on which label stock, for which product."""
+
+    count = IntegerField(
+        _l("Number of stickers"),
+        validators=[InputRequired(_l("Enter how many stickers to make.")),
+                    NumberRange(1, printing.MAX_COUNT, _l("Choose %(min)d to %(max)d stickers."))],
+    )
+    set_size = IntegerField(
+        _l("Stickers per set"),
+        validators=[InputRequired(_l("Enter how many stickers make a set.")),
+                    NumberRange(1, printing.MAX_SET_SIZE, _l("A set holds %(min)d to %(max)d stickers."))],
+    )
+    layout = SelectField(_l("Label stock"), validate_choice=True)
+    product = StringField(
+        _l("Product"), filters=[clean_text],
+        validators=[DataRequired(_l("Name the product.")),
+                    Length(max=printing.PRODUCT_MAX, message=_l("Use at most %(max)d characters."))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.layout.choices = [(name, name) for name in printing.layout_names()]
+
+
+class MarkForm(FlaskForm):
+    """One step of the batch's life, confirmed with a tick."""
+
+    to = HiddenField(validators=[AnyOf([status.value for status in ACTION_LABELS])])
+    confirm = BooleanField(_l("Yes, I have checked the batch"), validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+def _set_numbers(form, field) -> None:
+    if any(not part.isdigit() for part in _parts(field.data)):
+        raise ValidationError(_l("Write set numbers as whole numbers separated by commas, like 3, 7."))
+
+
+def _parts(text: str | None) -> list[str]:
+    return [part for part in (text or "").replace(",", " ").split() if part]
+
+
+class VoidForm(FlaskForm):
+    """Misprints, by sticker ID or by set number; their reprint is minted at once."""
+
+    codes = TextAreaField(_l("Misprinted sticker IDs (optional)"), filters=[clean_text],
+                          validators=[Optional(), Length(max=20_000)])
+    sets = StringField(_l("Misprinted sets, by number (optional)"), filters=[clean_text],
+                       validators=[Optional(), Length(max=2_000), _set_numbers])
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if not _parts(self.codes.data) and not _parts(self.sets.data):
+            self.form_errors.append(_("Name the misprinted stickers by ID or by set number."))
+            return False
+        return True
+
+    def code_list(self) -> list[str]:
+        return _parts(self.codes.data)
+
+    def set_list(self) -> list[int]:
+        return [int(part) for part in _parts(self.sets.data)]
+
+
+class ExportForm(FlaskForm):
+    """Which file to make: the pressed button's value."""
+
+    format = StringField(validators=[AnyOf(list(printing.FORMATS))])
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    """Every batch, newest first."""
+    return render("printshop/index.html", batches=printing.list_batches(g.db))
+
+
+@bp.route("/batches/new", methods=["GET", "POST"])
+def new_batch():
+    """Create a batch and mint its stickers and activation codes in one go."""
+    form = NewBatchForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render("printshop/new.html", form=form), 200 if request.method == "GET" else 422
+    try:
+        batch = printing.create_and_mint(g.db, count=form.count.data, set_size=form.set_size.data,
+                                         layout=form.layout.data, product=form.product.data, actor=g.user)
+    except PrintingError as error:
+        form.form_errors.append(problem(error))
+        return render("printshop/new.html", form=form), 422
+    g.db.commit()
+    sets = printing.total_sets(batch.count, batch.set_size)
+    flash(_("Batch %(id)s is minted: %(count)d stickers in %(sets)d sets.",
+            id=batch.public_id, count=batch.count, sets=sets), "info")
+    return redirect(url_for(".batch", public_id=batch.public_id), 303)
+
+
+@bp.get("/batches/<public_id>")
+def batch(public_id: str):
+    """A batch: its state and history, the next step, exports and misprints."""
+    return _batch_page(_batch_or_404(public_id))
+
+
+@bp.route("/batches/<public_id>/mark", methods=["GET", "POST"])
+def mark(public_id: str):
+    """Confirm and take one step (`to` names it): mint, exported, printed, shipped or void."""
+    batch = _batch_or_404(public_id)
+    form = MarkForm(to=request.args.get("to"))
+    to = form.to.data if form.to.data in ACTION_LABELS else None
+    page = ("printshop/mark.html", "printshop/_mark_form.html")
+    if request.method == "GET":
+        if to is None or not printing.can_move(batch, BatchStatus(to)):
+            abort(404)
+        return render(*page, batch=batch, form=form, to=BatchStatus(to))
+    if to is None or not form.validate_on_submit():
+        return render(*page, batch=batch, form=form, to=BatchStatus(to or batch.status)), 422
+    try:
+        printing.mark(g.db, batch, to, actor=g.user)
+    except PrintingError as error:
+        form.form_errors.append(problem(error))
+        return render(*page, batch=batch, form=form, to=BatchStatus(to)), 409
+    g.db.commit()
+    flash(_("Batch %(id)s is now: %(status)s.", id=batch.public_id, status=STATUS_LABELS[BatchStatus(batch.status)]),
+          "info")
+    return _go_to(url_for(".batch", public_id=batch.public_id))
+
+
+@bp.post("/batches/<public_id>/void")
+def void(public_id: str):
+    """Void misprinted stickers or sets and mint their reprint; shows the reprint batch."""
+    batch = _batch_or_404(public_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        return _batch_page(batch, void_form=form), 422
+    try:
+        reprint = printing.void(g.db, batch, sticker_codes=form.code_list(), set_numbers=form.set_list(),
+                                actor=g.user)
+    except PrintingError as error:
+        form.form_errors.append(problem(error))
+        return _batch_page(batch, void_form=form), 422
+    g.db.commit()
+    flash(ngettext("%(num)d sticker of batch %(old)s is void. This is its reprint.",
+                   "%(num)d stickers of batch %(old)s are void. This is their reprint.",
+                   reprint.count, old=batch.public_id), "info")
+    return redirect(url_for(".batch", public_id=reprint.public_id), 303)
+
+
+@bp.post("/batches/<public_id>/exports")
+def start_export(public_id: str):
+    """Queue an export and start its worker; answers with the progress (fragment or page)."""
+    batch = _batch_or_404(public_id)
+    form = ExportForm()
+    if not form.validate_on_submit():
+        return _export_refused(batch, _("Choose one of the export buttons.")), 422
+    try:
+        job = printing.start_export(g.db, batch, form.format.data, actor=g.user)
+    except PrintingError as error:
+        return _export_refused(batch, problem(error)), 409
+    g.db.commit()
+    _run_in_background(job)
+    if is_htmx():
+        return render("printshop/_export_progress.html", job=job, batch=batch)
+    return redirect(url_for(".export", public_id=job.public_id), 303)
+
+
+@bp.get("/exports/<public_id>")
+def export(public_id: str):
+    """An export's progress: the page, or for htmx the fragment that polls itself."""
+    job = _job_or_404(public_id)
+    return render("printshop/export.html", "printshop/_export_progress.html", job=job, batch=g.db.get(Batch, job.batch_id))
+
+
+@bp.get("/exports/<public_id>/download")
+def download(public_id: str):
+    """The finished file, as an attachment."""
+    job = _job_or_404(public_id)
+    path = printing.downloadable(job, _export_dir())
+    if path is None:
+        abort(404)
+    name = printing.export_filename(g.db.get(Batch, job.batch_id), job)
+    return send_file(path, mimetype=MIMETYPES[job.format], as_attachment=True, download_name=name)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _batch_or_404(public_id: str) -> Batch:
+    batch = printing.find_batch(g.db, public_id)
+    if batch is None:
+        abort(404)
+    return batch
+
+
+def _job_or_404(public_id: str) -> ExportJob:
+    job = printing.find_job(g.db, public_id)
+    if job is None:
+        abort(404)
+    return job
+
+
+def _batch_page(batch: Batch, *, void_form: VoidForm | None = None, export_error: str | None = None):
+    """The batch page with its history, counts, exports and forms."""
+    moves = [status for status in ACTION_LABELS if printing.can_move(batch, status)]
+    return render(
+        "printshop/batch.html",
+        batch=batch,
+        events=printing.events(g.db, batch),
+        set_count=printing.set_count(g.db, batch),
+        sticker_counts=printing.sticker_counts(g.db, batch),
+        moves=moves,
+        jobs=printing.jobs_of(g.db, batch),
+        original=g.db.get(Batch, batch.reprint_of_id) if batch.reprint_of_id else None,
+        reprints=printing.reprints_of(g.db, batch),
+        exportable=batch.status in printing.EXPORTABLE,
+        cards_purged=batch.status in printing.PURGED,
+        reprintable=batch.status in printing.REPRINTABLE,
+        void_form=void_form or VoidForm(formdata=None),
+        export_form=ExportForm(formdata=None),
+        export_error=export_error,
+    )
+
+
+def _export_refused(batch: Batch, message: str):
+    """Why no export started: a fragment for htmx, else the batch page with the reason."""
+    if is_htmx():
+        return render("printshop/_export_error.html", message=message)
+    return _batch_page(batch, export_error=message)
+
+
+def _export_dir():
+    return printing.export_dir(current_app.config, current_app.instance_path)
+
+
+def _run_in_background(job: ExportJob) -> None:
+    """Start the export worker in a daemon thread (see the module docstring)."""
+    app = current_app._get_current_object()
+    worker = threading.Thread(
+        target=printing.run_export,
+        args=(app.extensions["db_engine"], job.id, _export_dir()),
+        kwargs={"base_url": app.config["PUBLIC_BASE_URL"]},
+        name=f"export-{job.public_id}",
+        daemon=True,
+    )
+    worker.start()
+
+
+def _go_to(url: str):
+    """Redirect after a successful POST; htmx is told to load the page itself."""
+    if is_htmx():
+        return "", 200, {"HX-Redirect": url}
+    return redirect(url, 303)
+
+
+def problem(error: PrintingError) -> str:
+    """A print-shop error in the reader's language."""
+    details = error.details
+    if isinstance(error, printing.CardsPurged):
+        return _("The activation codes were deleted when the batch was printed, so the backing cards "
+                 "can't be exported again.")
+    if isinstance(error, printing.IllegalTransition):
+        return _("A batch that is %(status)s can't be marked %(to)s.",
+                 status=STATUS_LABELS[BatchStatus(details["from_status"])], to=STATUS_LABELS[BatchStatus(details["to_status"])])
+    if isinstance(error, printing.ExportRefused):
+        return _("This batch can't be exported while it is %(status)s.",
+                 status=STATUS_LABELS.get(details.get("status"), details.get("status", "")))
+    if isinstance(error, printing.UnknownLayout):
+        return _("Choose one of the label stocks in the list.")
+    if isinstance(error, printing.VoidRefused):
+        return _void_problem(details)
+    return _("That didn't work. Check the values and try again.")
+
+
+def _void_problem(details: dict) -> str:
+    reason = details.get("reason")
+    listed = ", ".join(str(code)[:20] for code in details.get("codes", [])[:10])
+    messages = {
+        "state": lambda: _("Nothing in a batch that is %(status)s can be voided.",
+                           status=STATUS_LABELS.get(details.get("status"), "")),
+        "nothing_named": lambda: _("Name the misprinted stickers by ID or by set number."),
+        "set_number": lambda: _("This batch has sets 1 to %(max)d.", max=details.get("sets", 0)),
+        "unknown_codes": lambda: _("These are not stickers of this batch: %(codes)s", codes=listed),
+        "taken": lambda: _("Already void or claimed, so not voided: %(codes)s", codes=listed) if listed
+        else _("Some of these stickers were claimed meanwhile. Nothing was voided."),
+    }
+    return messages.get(reason, messages["nothing_named"])()
