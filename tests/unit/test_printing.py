@@ -489,3 +489,28 @@ def test_events_record_the_command_line_as_no_actor(session):
     session.commit()
     assert [email for _, email in printing.events(session, batch)] == [None, None]
     assert session.exec(select(func.count()).select_from(BatchEvent)).one() == 2
+
+
+def test_every_qr_in_the_exported_pdf_is_the_manifest_url_of_its_position(session, make_batch, engine, tmp_path):
+    """The print shop's proof: page by page, slot by slot, the QR a scanner reads is the URL
+    the CSV manifest lists for that position (a voided sticker's slot stays empty)."""
+    pymupdf = pytest.importorskip("pymupdf")
+    from test_pdf import decode_page
+
+    from stickerreg import layouts
+
+    batch = make_batch(count=45, set_size=3)  # three A4 pages: 21 + 21 + 3
+    _, csv_data = export(session, engine, batch, "csv", tmp_path)
+    _, pdf_data = export(session, engine, batch, "pdf", tmp_path)
+    urls = [row["url"] for row in csv.DictReader(io.StringIO(csv_data.decode("utf-8-sig")))]
+    layout = layouts.sticker_layout(batch.layout)
+    with pymupdf.open(stream=pdf_data, filetype="pdf") as document:
+        assert document.page_count == layout.page_count(len(urls)) == 3
+        for page_index in (0, 2):  # the first full page and the short last one
+            decoded = decode_page(document[page_index], layout)
+            expected = {
+                slot: urls[page_index * layout.per_page + slot]
+                for slot in range(layout.per_page)
+                if page_index * layout.per_page + slot < len(urls)
+            }
+            assert decoded == expected
