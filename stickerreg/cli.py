@@ -228,7 +228,8 @@ def batch_list() -> None:
 @click.option("--format", "fmt", required=True, type=click.Choice(list(printing.FORMATS)))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Where to write the file.")
-def batch_export(batch_id: str, fmt: str, out: Path) -> None:
+@click.option("--crop-marks", is_flag=True, help="Add cutting marks to the sticker PDF (sheet layouts).")
+def batch_export(batch_id: str, fmt: str, out: Path, crop_marks: bool) -> None:
     """Export a batch as the web does (the same job), synchronously, with a progress bar."""
     with db.session_scope(_engine()) as session:
         batch = _batch_or_fail(session, batch_id)
@@ -241,6 +242,7 @@ def batch_export(batch_id: str, fmt: str, out: Path) -> None:
     with click.progressbar(length=max(job.total, 1), label=f"{fmt} {batch.public_id}", file=sys.stderr) as bar:
         # The CLI is its own process, so the PDF engine may use the second core.
         job = printing.run_export(_engine(), job.id, out_dir, base_url=_base_url(), workers=min(2, os.cpu_count() or 1),
+                                  crop_marks=crop_marks and fmt == "pdf",
                                   on_progress=lambda done, total: bar.update(done - bar.pos))
     if job.status != JobStatus.DONE:
         raise click.ClickException(job.error or "the export failed")

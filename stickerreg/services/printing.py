@@ -565,17 +565,18 @@ def total_sets(count: int, set_size: int) -> int:
 
 def run_export(
     engine: Engine, job_id: int, out_dir: Path | str, *, base_url: str, on_progress: ProgressCallback | None = None,
-    workers: int = 1,
+    workers: int = 1, crop_marks: bool = False,
 ) -> ExportJob | None:
     """The worker: write a queued job's file to `out_dir/<public id>.<ext>`, committing its
     progress as it goes, and finish it DONE or FAILED (with the reason). Never raises, so
     it can run in a thread; returns the job as it ended (None if it can't be read).
     `workers` > 1 lets the PDF engine fork processes: only from a CLI process, never a
-    threaded web server."""
+    threaded web server. `crop_marks` adds cutting marks to the sticker PDF."""
     try:
         batch, job = _begin(engine, job_id)
         if job is not None:
-            path = _write_export(engine, batch, job, Path(out_dir), base_url, on_progress, workers)
+            options = {"workers": workers, "crop_marks": crop_marks}
+            path = _write_export(engine, batch, job, Path(out_dir), base_url, on_progress, options)
             _finish(engine, job_id, path)
     except PrintingError as error:
         _fail(engine, job_id, str(error))
@@ -604,7 +605,7 @@ def _begin(engine: Engine, job_id: int) -> tuple[Batch | None, ExportJob | None]
         return session.get(Batch, job.batch_id), job
 
 
-def _write_export(engine, batch: Batch, job: ExportJob, out_dir: Path, base_url: str, on_progress, workers) -> Path:
+def _write_export(engine, batch: Batch, job: ExportJob, out_dir: Path, base_url: str, on_progress, options) -> Path:
     """Write the file beside its final name, then move it there: never a half file to download."""
     with session_scope(engine) as session:
         batch = session.get(Batch, batch.id)  # fresh: it may have moved since the job was queued
@@ -615,7 +616,7 @@ def _write_export(engine, batch: Batch, job: ExportJob, out_dir: Path, base_url:
     final = out_dir / f"{job.public_id}.{FORMATS[job.format]}"
     partial = out_dir / f".{job.public_id}.part"
     try:
-        _WRITERS[job.format](partial, batch, items, progress, base_url, workers)
+        _WRITERS[job.format](partial, batch, items, progress, base_url, options)
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
@@ -623,23 +624,23 @@ def _write_export(engine, batch: Batch, job: ExportJob, out_dir: Path, base_url:
     return final
 
 
-def _write_pdf(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, workers: int) -> None:
+def _write_pdf(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, options: dict) -> None:
     with path.open("wb") as out:
         pdf.render_stickers(out, [(item.code, item.url) for item in items], _layout(batch.layout),
-                            progress=progress, workers=workers)
+                            progress=progress, **options)
 
 
-def _write_cards(path: Path, batch: Batch, items: Sequence[Card], progress, base_url: str, workers: int) -> None:
+def _write_cards(path: Path, batch: Batch, items: Sequence[Card], progress, base_url: str, options: dict) -> None:
     printable = [pdf.Card(codes=card.codes, activation_code=card.activation_code, base_url=base_url) for card in items]
     with path.open("wb") as out:
         pdf.render_cards(out, printable, progress=progress)
 
 
-def _write_csv(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, workers: int) -> None:
+def _write_csv(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, options: dict) -> None:
     write_csv(path, batch, items, progress)
 
 
-def _write_svg(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, workers: int) -> None:
+def _write_svg(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, options: dict) -> None:
     write_svg_zip(path, items, svg_size(_layout(batch.layout), items[0].url if items else None), progress)
 
 

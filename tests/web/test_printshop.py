@@ -433,3 +433,16 @@ def test_cli_refuses_cards_after_printing(app, session, batch, tmp_path):
     result = cli(app, "batch", "export", batch.public_id, "--format", "cards", "--out", str(tmp_path / "c.pdf"))
     assert result.exit_code == 2 and "can't be exported again" in result.output
     assert not (tmp_path / "c.pdf").exists()
+
+
+def test_cli_pdf_export_can_add_crop_marks(app, batch, export_dir, tmp_path):
+    """Marks are stroked lines outside the labels; without the flag there are none."""
+    pymupdf = pytest.importorskip("pymupdf")
+    strokes = {}
+    for flag in ([], ["--crop-marks"]):
+        out = tmp_path / f"stickers{len(flag)}.pdf"
+        result = cli(app, "batch", "export", batch.public_id, "--format", "pdf", "--out", str(out), *flag)
+        assert result.exit_code == 0, result.output
+        with pymupdf.open(out) as document:
+            strokes[bool(flag)] = sum(1 for d in document[0].get_drawings() if d["type"] == "s")
+    assert strokes[False] == 0 and strokes[True] > 0
