@@ -193,8 +193,9 @@ def new_batch():
         return render("printshop/new.html", form=form), 422
     g.db.commit()
     sets = printing.total_sets(batch.count, batch.set_size)
-    flash(_("Batch %(id)s is minted: %(count)d stickers in %(sets)d sets.",
-            id=batch.public_id, count=batch.count, sets=sets), "info")
+    flash(ngettext("Batch %(id)s is minted: %(count)d stickers in %(num)d set.",
+                   "Batch %(id)s is minted: %(count)d stickers in %(num)d sets.",
+                   sets, id=batch.public_id, count=batch.count), "info")
     return redirect(url_for(".batch", public_id=batch.public_id), 303)
 
 
@@ -361,10 +362,10 @@ def problem(error: PrintingError) -> str:
         return _("The activation codes were deleted when the batch was printed, so the backing cards "
                  "can't be exported again.")
     if isinstance(error, printing.IllegalTransition):
-        return _("A batch that is %(status)s can't be marked %(to)s.",
+        return _("A batch with status “%(status)s” can't be marked “%(to)s”.",
                  status=STATUS_LABELS[BatchStatus(details["from_status"])], to=STATUS_LABELS[BatchStatus(details["to_status"])])
     if isinstance(error, printing.ExportRefused):
-        return _("This batch can't be exported while it is %(status)s.",
+        return _("This batch can't be exported while its status is “%(status)s”.",
                  status=STATUS_LABELS.get(details.get("status"), details.get("status", "")))
     if isinstance(error, printing.UnknownLayout):
         return _("Choose one of the label stocks in the list.")
@@ -377,12 +378,12 @@ def _void_problem(details: dict) -> str:
     reason = details.get("reason")
     listed = ", ".join(str(code)[:20] for code in details.get("codes", [])[:10])
     messages = {
-        "state": lambda: _("Nothing in a batch that is %(status)s can be voided.",
+        "state": lambda: _("Nothing in a batch with status “%(status)s” can be voided.",
                            status=STATUS_LABELS.get(details.get("status"), "")),
         "nothing_named": lambda: _("Name the misprinted stickers by ID or by set number."),
         "set_number": lambda: _("This batch has sets 1 to %(max)d.", max=details.get("sets", 0)),
         "unknown_codes": lambda: _("These are not stickers of this batch: %(codes)s", codes=listed),
-        "taken": lambda: _("Already void or claimed, so not voided: %(codes)s", codes=listed) if listed
+        "taken": lambda: _("Already void or claimed: %(codes)s. Nothing was voided.", codes=listed) if listed
         else _("Some of these stickers were claimed meanwhile. Nothing was voided."),
     }
     return messages.get(reason, messages["nothing_named"])()

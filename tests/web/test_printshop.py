@@ -219,7 +219,7 @@ def test_an_illegal_step_is_not_offered_and_is_refused(app, session, staff_brows
     assert staff_browser.get(url + "?to=bogus").status_code == 404
     token = csrf_token(staff_browser, url + "?to=exported")
     response = staff_browser.post(url, data={"csrf_token": token, "to": "shipped", "confirm": "y"})
-    assert response.status_code == 409 and "can't be marked Shipped" in visible(response)
+    assert response.status_code == 409 and "can't be marked “Shipped”" in visible(response)
     session.refresh(batch)
     assert batch.status == BatchStatus.MINTED
 
