@@ -116,3 +116,18 @@ def visible(response) -> str:
     """The page's text as a reader gets it (inline tags joined, block tags spaced)."""
     html = re.sub(r"</?(span|strong|time|a)\b[^>]*>", "", response.get_data(as_text=True))
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def everything_in(email: EmailMessage) -> str:
+    """Headers, raw source and every decoded part: what a leak check must search."""
+    parts = [str(email), *(str(value) for value in email.values())]
+    parts += [part.get_content() for part in email.walk() if not part.is_multipart()]
+    return "\n".join(parts).lower()
+
+
+def choose_english(page) -> None:
+    """Pick English with the site's own language link (a Playwright page)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("navigation").get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")

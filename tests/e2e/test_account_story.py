@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from email.message import EmailMessage
 
-from helpers import body_text, link_in
+from helpers import body_text, choose_english, everything_in, link_in
 from playwright.sync_api import Locator, Page, expect
 
 from stickerreg import codes
@@ -31,16 +31,8 @@ OWNER_REPLY = "Tack! Jag hämtar dem i receptionen före 18."
 LONG_URL = "https://maps.example.com/place/Stadsbiblioteket,+Odengatan+53/@59.3432,18.0546,17z/data=4m5m4b1"
 
 
-def everything_in(email: EmailMessage) -> str:
-    """Headers, raw source and every decoded part: what a leak check must search."""
-    parts = [str(email), *(str(value) for value in email.values())]
-    parts += [part.get_content() for part in email.walk() if not part.is_multipart()]
-    return "\n".join(parts).lower()
 
 
-def choose_english(page: Page) -> None:
-    page.get_by_role("navigation").get_by_role("link", name="English").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def account_nav(page: Page) -> Locator:

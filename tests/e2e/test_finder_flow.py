@@ -8,8 +8,8 @@ Swedish catalogs are compiled at install time and may be missing in a checkout).
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
 
+from helpers import body_text, choose_english, everything_in
 from playwright.sync_api import Page, expect
 from sqlmodel import func, select
 
@@ -25,15 +25,8 @@ FOLLOW_UP = "Receptionen stänger 18, hämta dem gärna före det."
 OWNER_REPLY = "Tack så jättemycket! Jag hämtar dem i eftermiddag."
 
 
-def everything_in(email: EmailMessage) -> str:
-    """Headers, raw source and every decoded part: what a leak check must search."""
-    parts = [str(email), *(str(value) for value in email.values())]
-    parts += [part.get_content() for part in email.walk() if not part.is_multipart()]
-    return "\n".join(parts).lower()
 
 
-def plain_text(email: EmailMessage) -> str:
-    return email.get_body(preferencelist=("plain",)).get_content()
 
 
 def messages_in(page: Page):
@@ -41,9 +34,6 @@ def messages_in(page: Page):
     return page.get_by_role("list", name="Messages").get_by_role("listitem")
 
 
-def choose_english(page: Page) -> None:
-    page.get_by_role("navigation").get_by_role("link", name="English").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def fill_message_form(page: Page, *, message: str, found_where: str = "", email: str = "") -> None:
@@ -95,8 +85,8 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     assert to_owner["To"] == OWNER_EMAIL
     assert smtp_server.envelopes[0][1] == [OWNER_EMAIL]
     assert "Cykelnycklar" in to_owner["Subject"]
-    assert MESSAGE in plain_text(to_owner)
-    assert FOUND_WHERE in plain_text(to_owner)
+    assert MESSAGE in body_text(to_owner)
+    assert FOUND_WHERE in body_text(to_owner)
     assert FINDER_EMAIL not in everything_in(to_owner)
 
     # The private link shows the conversation, and the finder can write again there.
@@ -119,12 +109,12 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     smtp_server.wait_for(3)
     by_recipient = {email["To"]: email for email in smtp_server.messages[1:]}
     assert sorted(by_recipient) == sorted([OWNER_EMAIL, FINDER_EMAIL])
-    assert FOLLOW_UP in plain_text(by_recipient[OWNER_EMAIL])
+    assert FOLLOW_UP in body_text(by_recipient[OWNER_EMAIL])
     assert FINDER_EMAIL not in everything_in(by_recipient[OWNER_EMAIL])
     to_finder = by_recipient[FINDER_EMAIL]
-    assert OWNER_REPLY in plain_text(to_finder)
+    assert OWNER_REPLY in body_text(to_finder)
     assert OWNER_EMAIL not in everything_in(to_finder)
-    [fresh_url] = re.findall(rf"{re.escape(base)}/c/[A-Za-z0-9_-]+", plain_text(to_finder))
+    [fresh_url] = re.findall(rf"{re.escape(base)}/c/[A-Za-z0-9_-]+", body_text(to_finder))
     assert fresh_url != private_url
 
     phone.goto(fresh_url)
