@@ -129,7 +129,7 @@ def normalize(raw: str) -> str | None:
 
 
 def display(code: str) -> str:
-    """Format a valid code for people as ``XXXX-XXXX-XXXX``.
+    """Format a valid code for people as ``0123-4567-89AB``.
 
     Raises ValueError if ``code`` is not a valid canonical code.
     """

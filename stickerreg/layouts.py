@@ -33,7 +33,7 @@ COARSEST_SYMBOL_MODULES = 21
 FONTS = ("Helvetica", "Helvetica-Bold", "Courier", "Courier-Bold")
 MONOSPACE_FONTS = ("Courier", "Courier-Bold")
 MONOSPACE_ADVANCE = 0.6  # every Courier glyph is 600/1000 em wide
-DISPLAY_ID_LENGTH = 14  # XXXX-XXXX-XXXX
+DISPLAY_ID_LENGTH = 14  # e.g. 0123-4567-89AB
 # Text box above and below the baseline, as a share of the font size: covers
 # the caps and descenders of the standard fonts (Helvetica caps 0.718 em).
 ASCENT, DESCENT = 0.75, 0.25

@@ -289,7 +289,7 @@ def normalize_personnummer(text: str, *, today: date | None = None) -> str:
 
 
 def mask_personnummer(personnummer: str) -> str:
-    """YYYYMMDD-XXXX becomes YYYYMMDD-****."""
+    """YYYYMMDDNNNN becomes YYYYMMDD-****."""
     return f"{personnummer[:8]}-****"
 
 

@@ -117,7 +117,7 @@ class Card:
     """One set's backing card: its number, the activation code and the stickers' codes."""
 
     set_number: int
-    activation_code: str  # as printed: XXXXX-XXXXX
+    activation_code: str  # as printed, e.g. ABCDE-FGHJK
     codes: tuple[str, ...]
 
 

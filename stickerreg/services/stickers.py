@@ -75,7 +75,7 @@ def new_activation_code() -> str:
 
 
 def display_activation(code: str) -> str:
-    """XXXXX-XXXXX, as printed on the backing card."""
+    """ABCDE-FGHJK style, as printed on the backing card."""
     return f"{code[:5]}-{code[5:]}"
 
 

@@ -91,7 +91,7 @@ def start():
 
 
 @bp.get("/status")
-@limiter.limit("120 per minute")
+@limiter.limit("120 per minute", key_func=lambda: _status_key())
 def status():
     """Poll the order: a fresh QR code while it is pending, the outcome once it ends."""
     g.page_url = url_for(".status")
@@ -217,6 +217,13 @@ def remember(order: bankid.Order, purpose: str) -> None:
         "purpose": purpose,
         "user_id": current_user.user.id if current_user.is_authenticated else None,
     }
+
+
+def _status_key() -> str:
+    """Polling is limited per order, not per address: people behind one office NAT each
+    poll their own order. Without an order, the address is the key."""
+    order = current_order()
+    return f"bankid-order:{order['ref']}" if order else f"bankid-ip:{request.remote_addr}"
 
 
 def current_order() -> dict | None:

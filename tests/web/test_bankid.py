@@ -458,3 +458,15 @@ def test_bankid_proof_takes_a_number_back_from_a_typed_claim(client, session, us
     session.expire_all()
     assert session.get(User, owner.id).personnummer_verified_at is not None
     assert session.get(User, squatter.id).personnummer_digest is None
+
+
+def test_status_polling_is_limited_per_order_not_per_address(app, fake):
+    """Two people behind one office address each poll their own order."""
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        browser.set_cookie("lang", "en")
+        fake.next_order(pending())
+        start(browser)
+    statuses = [poll(first).status_code for _ in range(121)]
+    assert statuses[:120] == [200] * 120 and statuses[120] == 429
+    assert poll(second).status_code == 200
