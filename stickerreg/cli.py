@@ -174,9 +174,7 @@ def user_create(email: str, password: str, role: str) -> None:
     with db.session_scope(_engine()) as session:
         if accounts.find_by_email(session, email) is not None:
             raise click.ClickException(f"a user with the email {accounts.normalize_email(email)} exists already")
-        user = accounts.create_user(session, email=email, password=password, verified=True)
-        user.role = role  # accounts.create_user makes customers; staff get their role here
-        session.add(user)
+        user = accounts.create_user(session, email=email, password=password, verified=True, role=Role(role))
         session.commit()
         click.echo(f"created {role} {user.email}")
 

@@ -12,7 +12,7 @@ from helpers import BROWSER_UA, SmtpInbox, free_port, make_test_app
 from sqlmodel import Session, SQLModel
 
 import stickerreg.models  # noqa: F401  (registers the tables)
-from stickerreg.models import Sticker, StickerStatus, User
+from stickerreg.models import Role, Sticker, StickerStatus, User
 from stickerreg.services import accounts, stickers
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -107,9 +107,10 @@ def session(app):
 def user_factory(session):
     counter = iter(range(1, 10_000))
 
-    def make(*, email: str | None = None, locale: str = "sv", password: str | None = None) -> User:
+    def make(*, email: str | None = None, locale: str = "sv", password: str | None = None,
+             role: Role = Role.CUSTOMER) -> User:
         user = accounts.create_user(
-            session, email=email or f"owner{next(counter)}@example.se", password=password, locale=locale
+            session, email=email or f"owner{next(counter)}@example.se", password=password, locale=locale, role=role
         )
         session.commit()
         return user

@@ -14,7 +14,7 @@ from stdnum.exceptions import ValidationError as InvalidNumber
 from stdnum.se import personnummer as se_personnummer
 
 from stickerreg import tokens
-from stickerreg.models import AuthToken, LoginSession, TokenPurpose, User, utcnow
+from stickerreg.models import AuthToken, LoginSession, Role, TokenPurpose, User, utcnow
 from stickerreg.services import outbox
 
 _hasher = PasswordHasher()
@@ -82,11 +82,12 @@ def hash_password(password: str) -> str:
 
 def create_user(
     session: Session, *, email: str, password: str | None, display_name: str = "", locale: str = "sv",
-    verified: bool = True,
+    verified: bool = True, role: Role = Role.CUSTOMER,
 ) -> User:
-    """Create a customer directly (seed data, tests, operators); password stored as argon2."""
+    """Create a user directly (seed data, tests, operators); password stored as argon2."""
     user = User(
         email=normalize_email(email),
+        role=Role(role).value,
         password_hash=hash_password(password) if password else None,
         display_name=display_name,
         locale=locale,

@@ -18,9 +18,7 @@ PASSWORD = "etiketter på rulle 2026"
 
 @pytest.fixture
 def print_shop_user(session):
-    user = accounts.create_user(session, email=EMAIL, password=PASSWORD)
-    user.role = Role.PRINTSHOP.value
-    session.add(user)
+    user = accounts.create_user(session, email=EMAIL, password=PASSWORD, role=Role.PRINTSHOP)
     session.commit()
     return user
 

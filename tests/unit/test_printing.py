@@ -22,6 +22,7 @@ from stickerreg.models import (
     BatchStatus,
     ExportJob,
     JobStatus,
+    Role,
     Sticker,
     StickerSet,
     StickerStatus,
@@ -40,12 +41,8 @@ def engine(app):
 
 
 @pytest.fixture
-def staff(user_factory, session):
-    user = user_factory(email="print@example.se")
-    user.role = "printshop"
-    session.add(user)
-    session.commit()
-    return user
+def staff(user_factory):
+    return user_factory(email="print@example.se", role=Role.PRINTSHOP)
 
 
 @pytest.fixture

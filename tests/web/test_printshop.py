@@ -24,13 +24,9 @@ LAYOUT = "a4-3x7"
 
 
 @pytest.fixture
-def make_user(session):
+def make_user(user_factory):
     def make(email: str, role: Role) -> User:
-        user = accounts.create_user(session, email=email, password=PASSWORD)
-        user.role = role.value
-        session.add(user)
-        session.commit()
-        return user
+        return user_factory(email=email, password=PASSWORD, role=role)
 
     return make
 
