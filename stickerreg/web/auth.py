@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
@@ -61,6 +61,12 @@ def sign_in(user: User, *, method: str) -> None:
     g.db.commit()
     session.clear()
     login_user(Principal(user, token))
+
+
+def require_live_link(token: str, purpose: TokenPurpose) -> None:
+    """A used, expired or unknown mailed link ends here, with one friendly page."""
+    if accounts.peek_token(g.db, token, purpose) is None:
+        abort(make_response(render("auth/link_invalid.html"), 404))
 
 
 def safe_next(default: str) -> str:
@@ -125,8 +131,7 @@ def logout():
 def verify(token: str):
     """Confirm an email address. Opening the link shows a button: mail scanners that
     follow links must not use up the token."""
-    if accounts.peek_token(g.db, token, TokenPurpose.VERIFY_EMAIL) is None:
-        return render("auth/link_invalid.html"), 404
+    require_live_link(token, TokenPurpose.VERIFY_EMAIL)
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render("auth/confirm.html", form=form, title=_("Confirm your email address"))
@@ -152,8 +157,7 @@ def reset_request():
 @limiter.limit("30 per hour")
 def reset(token: str):
     """Choose a new password from a reset link."""
-    if accounts.peek_token(g.db, token, TokenPurpose.RESET_PASSWORD) is None:
-        return render("auth/link_invalid.html"), 404
+    require_live_link(token, TokenPurpose.RESET_PASSWORD)
     form = PasswordResetForm()
     if request.method == "GET" or not form.validate_on_submit():
         return render("auth/reset.html", form=form), 200 if request.method == "GET" else 422
@@ -167,8 +171,7 @@ def reset(token: str):
 @limiter.limit("30 per hour")
 def confirm_email_change(token: str):
     """Confirm a new email address from the link sent to it."""
-    if accounts.peek_token(g.db, token, TokenPurpose.CHANGE_EMAIL) is None:
-        return render("auth/link_invalid.html"), 404
+    require_live_link(token, TokenPurpose.CHANGE_EMAIL)
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render("auth/confirm.html", form=form, title=_("Confirm your new email address"))
