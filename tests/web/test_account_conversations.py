@@ -40,16 +40,6 @@ def message_count(session) -> int:
 
 
 @pytest.fixture
-def owner(user_factory):
-    return user_factory(email="owner@example.se", password=PASSWORD, locale="en")
-
-
-@pytest.fixture
-def owner_client(app, owner):
-    return browser(app, email=owner.email)
-
-
-@pytest.fixture
 def conversation(session, owner, sticker_factory):
     """An open conversation about the owner's keys, from a finder who left an address."""
     sticker = sticker_factory(owner=owner, label="Nycklar")

@@ -34,16 +34,6 @@ def fresh(session, user) -> User:
     return session.get(User, user.id)
 
 
-@pytest.fixture
-def owner(user_factory):
-    return user_factory(email="owner@example.se", password=PASSWORD, locale="en")
-
-
-@pytest.fixture
-def owner_client(app, owner):
-    return browser(app, email=owner.email)
-
-
 # --- details ----------------------------------------------------------------------
 
 

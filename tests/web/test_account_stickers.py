@@ -55,11 +55,6 @@ def reload(session, sticker: Sticker) -> Sticker:
 
 
 @pytest.fixture
-def owner(user_factory):
-    return user_factory(email="owner@example.se", password=PASSWORD, locale="en")
-
-
-@pytest.fixture
 def client(app, owner):
     """The owner, signed in."""
     return browser(app, owner.email)
