@@ -53,7 +53,6 @@ CSV_COLUMNS = ("batch", "product", "set", "position", "code", "display_code", "u
 # Spreadsheets run cells starting with these as formulas ("CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes: the bar moves, the database rests
-_CODE_CHECK_CHUNK = 500
 
 # The forward path; voiding is allowed from every state in it but the last.
 NEXT_STATUS: dict[BatchStatus, BatchStatus] = {
@@ -194,26 +193,13 @@ def _mint_sets(session: Session, batch: Batch, sizes: Sequence[int]) -> None:
     ]
     statement = insert(StickerSet).returning(StickerSet.id, sort_by_parameter_order=True)
     set_ids = list(session.exec(statement, params=set_rows).scalars())
-    fresh = iter(_unused_codes(session, sum(sizes)))
+    fresh = iter(stickers.unused_codes(session, sum(sizes)))
     sticker_rows = [
         Sticker(code=next(fresh), set_id=set_id).model_dump(exclude={"id"})
         for set_id, size in zip(set_ids, sizes, strict=True)
         for _ in range(size)
     ]
     session.exec(insert(Sticker), params=sticker_rows)
-
-
-def _unused_codes(session: Session, count: int) -> list[str]:
-    """`count` new codes, distinct from each other and from every code in the database."""
-    fresh: set[str] = set()
-    while len(fresh) < count:
-        drawn = {codes.generate() for _ in range(count - len(fresh))} - fresh
-        drawn_list = list(drawn)
-        for start in range(0, len(drawn_list), _CODE_CHECK_CHUNK):
-            chunk = drawn_list[start : start + _CODE_CHECK_CHUNK]
-            drawn -= set(session.exec(select(Sticker.code).where(Sticker.code.in_(chunk))))
-        fresh |= drawn
-    return list(fresh)
 
 
 def find_batch(session: Session, public_id: str) -> Batch | None:

@@ -15,6 +15,9 @@ from stickerreg.models import ItemCategory, Sticker, StickerSet, StickerStatus, 
 from stickerreg.services import outbox, relay
 
 ACTIVATION_LENGTH = 10  # 50 random bits, typed once from the backing card
+# 55 random bits make a sticker code collision astronomically rare, but a unique index is
+# not a place to find out: drawn codes are checked against the table in chunks of this many.
+_CODE_CHECK_CHUNK = 500
 # Outbox kind: "someone opened your lost sticker's page" (composed by stickerreg.emails).
 MAIL_SCAN_ALERT = "scan_alert"
 SCAN_ALERT_INTERVAL = timedelta(hours=1)
@@ -63,7 +66,7 @@ def is_active(sticker: Sticker | None) -> bool:
 
 def mint(session: Session, *, count: int) -> list[Sticker]:
     """Create `count` unclaimed stickers with fresh unique codes."""
-    stickers = [Sticker(code=_unused_code(session)) for _ in range(count)]
+    stickers = [Sticker(code=code) for code in unused_codes(session, count)]
     session.add_all(stickers)
     session.flush()
     return stickers
@@ -201,10 +204,14 @@ def owned_by(session: Session, owner: User) -> list[Sticker]:
     return list(session.exec(statement))
 
 
-def _unused_code(session: Session) -> str:
-    # 55 random bits make a collision astronomically rare, but a unique index is not
-    # a place to find out: check, and draw again.
-    while True:
-        code = codes.generate()
-        if find_by_code(session, code) is None:
-            return code
+def unused_codes(session: Session, count: int) -> list[str]:
+    """`count` new codes, distinct from each other and from every code in the database."""
+    fresh: set[str] = set()
+    while len(fresh) < count:
+        drawn = {codes.generate() for _ in range(count - len(fresh))} - fresh
+        drawn_list = list(drawn)
+        for start in range(0, len(drawn_list), _CODE_CHECK_CHUNK):
+            chunk = drawn_list[start : start + _CODE_CHECK_CHUNK]
+            drawn -= set(session.exec(select(Sticker.code).where(Sticker.code.in_(chunk))))
+        fresh |= drawn
+    return list(fresh)
