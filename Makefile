@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # pytest-xdist workers; two cores here, so two workers.
 WORKERS ?= auto
 
-.PHONY: run test test-fast bench lint extract translations install install-test chromium clean
+.PHONY: run test test-fast bench lint extract translations install install-test chromium clean kiosk-pair
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -43,6 +43,10 @@ run: install $(INSTANCE)/secret_key
 	SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) init-db
 	SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) seed-demo --if-empty
 	SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) serve --host 127.0.0.1 --port 5000
+
+# A one-time pairing link (15 minutes) for the demo desk that `make run` seeds.
+kiosk-pair: install $(INSTANCE)/secret_key
+	@SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) kiosk pair --location "Hittegods Centralstationen"
 
 test: install-test
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup

@@ -1,4 +1,99 @@
-"""The lost-and-found kiosk blueprint (pairing, scan screen, hand-in, receipt).
+"""The lost-and-found kiosk (/kiosk): pairing, scan screen, hand-in, receipt and pickup.
 
-Built in the kiosk issue; the package exists so the house layout is in place.
+A kiosk is a browser paired with one desk. Its device cookie carries a random token whose
+hash is a kiosk_devices row; revoking the row logs the kiosk out on its next request. A
+browser holding a live device cookie is kept inside /kiosk: it never sees account, admin,
+print-shop or finder pages, and every kiosk page shows only its own desk's cases.
+
+Screens are swapped into one `#screen` element by htmx without adding history entries, and
+every page also works as plain HTML forms without JavaScript.
 """
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, g, make_response, redirect, render_template, request, url_for
+
+from stickerreg import tokens
+from stickerreg.models import KioskLocation
+from stickerreg.services import kiosk
+from stickerreg.web import is_htmx, private_page
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+DEVICE_COOKIE = "kiosk_device"
+DEVICE_COOKIE_AGE = 400 * 24 * 3600  # the longest lifetime browsers allow
+# Pages a browser without a device reaches: the pairing link itself.
+OPEN_ENDPOINTS = frozenset({"kiosk.pair"})
+# A photo from a phone or tablet camera; everything else keeps the app's small limit.
+PHOTO_UPLOAD_MAX = 12 * 1024 * 1024
+
+
+def device_cookie() -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
+
+
+def device_key() -> str:
+    """Rate-limit key: the kiosk device (its cookie's hash), else the client address."""
+    token = device_cookie()
+    return "kiosk:" + tokens.hash_token(token)[:24] if token else "addr:" + (request.remote_addr or "")
+
+
+@bp.url_value_preprocessor
+def allow_photo_upload(_endpoint, _values):
+    """Runs before any before_request hook (CSRF reads the form): only the hand-in form
+    may carry a photo bigger than the app-wide limit."""
+    if request.endpoint == "kiosk.hand_in" and request.method == "POST":
+        request.max_content_length = PHOTO_UPLOAD_MAX
+
+
+@bp.before_request
+def require_device():
+    """Every kiosk page but pairing needs a paired, unrevoked device."""
+    g.page_url = url_for("kiosk.scan")  # language switch on a POST answer: back to the start
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    device = kiosk.device_for_token(g.db, device_cookie())
+    if device is None:
+        response = make_response(render_template("kiosk/unpaired.html"), 403)
+        if is_htmx():
+            response.headers["HX-Refresh"] = "true"  # leave the kiosk screen entirely
+        if device_cookie() is not None:
+            response.delete_cookie(DEVICE_COOKIE, path="/")
+        return response
+    kiosk.touch(g.db, device)
+    g.kiosk_device = device
+    g.kiosk_location = g.db.get(KioskLocation, device.location_id)
+    return None
+
+
+bp.after_request(private_page)
+
+
+@bp.context_processor
+def kiosk_globals() -> dict:
+    return {
+        "idle_seconds": _idle_seconds(),
+        "kiosk_location": g.get("kiosk_location"),
+        "display_reference": kiosk.display_reference,
+    }
+
+
+def _idle_seconds() -> int:
+    return int(current_app.config["KIOSK_IDLE_SECONDS"])
+
+
+def confine_devices():
+    """A browser with a live device cookie stays inside /kiosk (and static files)."""
+    if device_cookie() is None or request.path.startswith(("/kiosk/", "/static/")):
+        return None
+    if kiosk.device_for_token(g.db, device_cookie()) is None:
+        return None  # a dead cookie: the next kiosk page deletes it
+    return redirect(url_for("kiosk.scan"), 303)
+
+
+def register(app: Flask) -> None:
+    """Attach the blueprint and keep kiosk devices inside it."""
+    app.before_request(confine_devices)
+    app.register_blueprint(bp)
+
+
+from kiosk import views  # noqa: E402,F401  (routes)

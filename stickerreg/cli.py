@@ -19,7 +19,7 @@ from stickerreg import codes, db
 from stickerreg.emails import composer
 from stickerreg.mail import transport_from_config
 from stickerreg.models import BatchStatus, JobStatus, Role, Sticker, User
-from stickerreg.services import accounts, outbox, printing, stickers
+from stickerreg.services import accounts, kiosk, outbox, printing, stickers
 
 DEMO_EMAIL = "demo@stickerreg.se"
 DEMO_PASSWORD = "stickerreg-demo-2026"
@@ -30,6 +30,9 @@ DEMO_STICKERS = [
     {"label": "Ryggsäck", "category": "bag", "lost_mode": False, "reward_text": None},
 ]
 DEMO_UNCLAIMED_SIZE = 3
+DEMO_ADMIN_EMAIL = "admin@stickerreg.se"
+DEMO_DESK = {"name": "Hittegods Centralstationen", "address": "Centralplan 15, 111 20 Stockholm",
+             "opening_hours": "Mån–fre 08–20, lör–sön 10–16"}
 
 
 def _engine():
@@ -61,6 +64,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
         owned = list(session.exec(select(Sticker).where(Sticker.owner_id == owner.id).order_by(Sticker.id)))
         if not owned:
             owned = _demo_set(session, owner)
+        desk = _demo_desk(session)
         unclaimed = stickers.mint_set(session, size=DEMO_UNCLAIMED_SIZE)
         session.commit()
         result = {
@@ -71,6 +75,8 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
                 "stickers": [s.code for s in unclaimed.stickers],
                 "activation_code": stickers.display_activation(unclaimed.activation_code),
             },
+            "admin_email": DEMO_ADMIN_EMAIL,
+            "desk": desk.name,
         }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -83,6 +89,16 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
     click.echo(f"unclaimed set to claim at {base}/account/claim: activation code {fresh['activation_code']}")
     for code in fresh["stickers"]:
         click.echo(f"  {codes.display(code)}")
+    click.echo(f"admin: {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (pairs kiosks at {base}/admin/kiosks)")
+    click.echo(f"kiosk desk: {result['desk']} (or pair from the shell: make kiosk-pair)")
+
+
+def _demo_desk(session):
+    """A demo lost-and-found desk and an admin who can pair its kiosk (both idempotent)."""
+    if accounts.find_by_email(session, DEMO_ADMIN_EMAIL) is None:
+        accounts.create_user(session, email=DEMO_ADMIN_EMAIL, password=DEMO_PASSWORD, verified=True,
+                             role=Role.ADMIN, display_name="Demo Admin")
+    return kiosk.find_location(session, DEMO_DESK["name"]) or kiosk.create_location(session, **DEMO_DESK)
 
 
 def _demo_set(session, owner: User) -> list[Sticker]:
@@ -295,7 +311,82 @@ def _base_url() -> str:
     return current_app.config["PUBLIC_BASE_URL"]
 
 
+kiosk_group = AppGroup("kiosk", help="Lost-and-found desks and their paired kiosk screens.")
+
+
+def _location_or_fail(session, name: str):
+    location = kiosk.find_location(session, name)
+    if location is None:
+        raise click.BadParameter(f"no desk named {name!r} (see `flask kiosk locations`)", param_hint="--location")
+    return location
+
+
+@kiosk_group.command("add-location")
+@click.option("--name", required=True, help="The desk's name, e.g. 'Hittegods Centralstationen'.")
+@click.option("--address", required=True, help="Street address shown to owners.")
+@click.option("--hours", required=True, help="Opening hours shown to owners, e.g. 'Mon-Fri 8-18'.")
+@click.option("--hold-days", default=30, show_default=True, type=click.IntRange(1, 365),
+              help="Days before an uncollected item is listed as overdue.")
+def kiosk_add_location(name: str, address: str, hours: str, hold_days: int) -> None:
+    """Create a lost-and-found desk."""
+    with db.session_scope(_engine()) as session:
+        try:
+            location = kiosk.create_location(session, name=name, address=address, opening_hours=hours,
+                                             hold_days=hold_days)
+        except kiosk.KioskError as error:
+            raise click.UsageError(str(error)) from None
+        session.commit()
+        click.echo(f"created desk {location.name}")
+
+
+@kiosk_group.command("locations")
+def kiosk_locations() -> None:
+    """The desks, with how many items wait at each."""
+    with db.session_scope(_engine()) as session:
+        for location in kiosk.locations(session):
+            waiting = len(kiosk.waiting_cases(session, location))
+            click.echo(f"{location.name}  ({location.address}; {waiting} waiting)")
+
+
+@kiosk_group.command("pair")
+@click.option("--location", "location_name", required=True, help="The desk's name.")
+@click.option("--name", "device_name", default="Kiosk", show_default=True, help="A name for the screen.")
+def kiosk_pair(location_name: str, device_name: str) -> None:
+    """Print a one-time pairing URL (valid 15 minutes) to open in the kiosk's browser."""
+    with db.session_scope(_engine()) as session:
+        location = _location_or_fail(session, location_name)
+        device, token = kiosk.start_pairing(session, location=location, name=device_name)
+        session.commit()
+        minutes = int(kiosk.PAIRING_LIFETIME.total_seconds() // 60)
+        click.echo(f"{_base_url()}/kiosk/pair/{token}")
+        click.echo(f"open it in the kiosk's browser within {minutes} minutes (device {device.public_id})", err=True)
+
+
+@kiosk_group.command("devices")
+@click.option("--location", "location_name", required=True, help="The desk's name.")
+def kiosk_devices(location_name: str) -> None:
+    """The screens of a desk: id, state, name, last seen."""
+    with db.session_scope(_engine()) as session:
+        for device in kiosk.devices(session, _location_or_fail(session, location_name)):
+            seen = device.last_seen_at.isoformat(timespec="minutes") if device.last_seen_at else "-"
+            click.echo(f"{device.public_id}  {kiosk.device_state(device):<8} {device.name:<20} {seen}")
+
+
+@kiosk_group.command("revoke")
+@click.option("--location", "location_name", required=True, help="The desk's name.")
+@click.argument("device_id")
+def kiosk_revoke(location_name: str, device_id: str) -> None:
+    """Unpair a screen: it is logged out on its next request."""
+    with db.session_scope(_engine()) as session:
+        device = kiosk.find_device(session, _location_or_fail(session, location_name), device_id)
+        if device is None:
+            raise click.BadParameter(f"no device {device_id!r} at that desk", param_hint="DEVICE_ID")
+        kiosk.revoke_device(session, device)
+        session.commit()
+        click.echo(f"{device.public_id} revoked")
+
+
 def register(app: Flask) -> None:
     """Add the commands to `flask --app stickerreg`."""
-    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group):
+    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, kiosk_group):
         app.cli.add_command(command)

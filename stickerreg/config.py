@@ -38,6 +38,8 @@ def from_env() -> dict:
         "BANKID_CERT": _env("BANKID_CERT"),
         "BANKID_KEY": _env("BANKID_KEY"),
         "BANKID_CA": _env("BANKID_CA"),
+        # Seconds without a touch or key press before a kiosk clears itself for the next person.
+        "KIOSK_IDLE_SECONDS": int(_env("KIOSK_IDLE_SECONDS", "60")),
     }
 
 

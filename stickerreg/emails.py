@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from flask import Flask, current_app, render_template, url_for
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
 from sqlmodel import Session
 
@@ -16,13 +16,16 @@ from stickerreg import codes
 from stickerreg.models import (
     Conversation,
     ConversationStatus,
+    FoundCase,
+    FoundCaseStatus,
+    KioskLocation,
     Message,
     OutboxMessage,
     Sticker,
     TokenPurpose,
     User,
 )
-from stickerreg.services import accounts, relay, stickers
+from stickerreg.services import accounts, kiosk, relay, stickers
 from stickerreg.services.outbox import Composer
 from stickerreg.text import defang
 
@@ -100,6 +103,27 @@ def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
         return _email(row, owner.email, subject, "emails/scan_alert", context)
 
 
+def _found_case(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    # Where and when to collect; the pickup code stays behind the account's sign-in.
+    case = session.get(FoundCase, row.payload.get("case_id"))
+    sticker = session.get(Sticker, case.sticker_id) if case and case.sticker_id else None
+    owner = session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
+    if owner is None or case.status != FoundCaseStatus.WAITING or not owner.notify_by_email:
+        return None  # collected since, or the owner reads notices in their account only
+    location = session.get(KioskLocation, case.location_id)
+    with force_locale(owner.locale):
+        context = dict(
+            label=sticker.label,
+            location=location,
+            reference=kiosk.display_reference(case.reference),
+            collect_by=format_date(kiosk.collect_by(case, location), "long"),
+            case_url=url_for("account.found_case", case_id=case.public_id, _external=True),
+        )
+        subject = (_("Your item was handed in: %(label)s", label=sticker.label) if sticker.label
+                   else _("Your item was handed in at a lost-and-found desk"))
+        return _email(row, owner.email, subject, "emails/found_case", context)
+
+
 def _item_returned(session: Session, row: OutboxMessage) -> EmailMessage | None:
     conversation = session.get(Conversation, row.payload.get("conversation_id"))
     if conversation is None or not conversation.finder_email or conversation.status != ConversationStatus.CLOSED:
@@ -156,6 +180,7 @@ _BUILDERS: dict[str, Callable[[Session, OutboxMessage], EmailMessage | None]] = 
     relay.NOTIFY_FINDER: _owner_reply,
     relay.NOTIFY_RETURNED: _item_returned,
     stickers.MAIL_SCAN_ALERT: _scan_alert,
+    kiosk.MAIL_FOUND_CASE: _found_case,
     accounts.MAIL_VERIFY: _account_email(
         TokenPurpose.VERIFY_EMAIL, "auth.verify", N_("Confirm your email address"), "verify_email"
     ),

@@ -1,11 +1,13 @@
-"""Keep secrets out of access logs: finder links carry a capability token in the path."""
+"""Keep secrets out of access logs: finder and kiosk pairing links carry a capability token
+in the path."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_TOKEN_PATH = re.compile(r"(/c/)[A-Za-z0-9_\-]+")
+# Finder links (/c/<token>) and kiosk pairing links (/kiosk/pair/<token>).
+_TOKEN_PATH = re.compile(r"(/c/|/kiosk/pair/)[A-Za-z0-9_\-]+")
 
 
 class RedactTokens(logging.Filter):

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, select
 
-from stickerreg.models import Conversation, Sticker, User
+from stickerreg.models import Conversation, FoundCase, Sticker, User
 
 # Each owned model is looked up by its public key (never a sequential id) and its owner.
 _OWNED: dict[type, Callable[[str, User], object]] = {
@@ -15,6 +15,11 @@ _OWNED: dict[type, Callable[[str, User], object]] = {
         select(Conversation)
         .join(Sticker, Conversation.sticker_id == Sticker.id)
         .where(Conversation.public_id == key, Sticker.owner_id == owner.id)
+    ),
+    FoundCase: lambda key, owner: (
+        select(FoundCase)
+        .join(Sticker, FoundCase.sticker_id == Sticker.id)
+        .where(FoundCase.public_id == key, Sticker.owner_id == owner.id)
     ),
 }
 

@@ -12,7 +12,7 @@ from sqlmodel import Field, Session, SQLModel, or_, select, update
 
 from stickerreg import codes, tokens
 from stickerreg.models import ItemCategory, Sticker, StickerSet, StickerStatus, User, utcnow
-from stickerreg.services import outbox, relay
+from stickerreg.services import kiosk, outbox, relay
 
 ACTIVATION_LENGTH = 10  # 50 random bits, typed once from the backing card
 # 55 random bits make a sticker code collision astronomically rare, but a unique index is
@@ -112,6 +112,7 @@ def claim_set(session: Session, *, owner: User, sticker_code: str, activation_co
     for sticker in claimed:
         activate_for(session, sticker, owner)
         relay.release_held(session, sticker)
+        kiosk.notify_waiting(session, sticker)
     return claimed
 
 

@@ -102,7 +102,8 @@ def template_globals() -> dict:
 
 def register(app: Flask) -> None:
     """Attach blueprints, error pages and per-request hooks."""
-    from stickerreg.web import account, auth, bankid, errors, finder, printshop
+    import kiosk
+    from stickerreg.web import account, admin, auth, bankid, errors, finder, printshop
 
     app.context_processor(template_globals)
     app.add_template_filter(codes.display, "display_code")
@@ -115,4 +116,6 @@ def register(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(bankid.bp)  # hidden (404) unless BANKID_URL is set
     app.register_blueprint(printshop.bp)  # 404 to everyone but print-shop staff and admins
+    app.register_blueprint(admin.bp)  # 404 to everyone but admins
+    kiosk.register(app)  # paired desk devices; they are kept inside /kiosk
     errors.register(app)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from stickerreg.extensions import limiter, login_manager
-from stickerreg.models import TokenPurpose, User
+from stickerreg.models import Role, TokenPurpose, User
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
 from stickerreg.web import render
@@ -45,6 +45,20 @@ def load_principal(token: str) -> Principal | None:
     """A cookie is only as good as its server-side session row."""
     user = accounts.user_for_session(g.db, token)
     return Principal(user, token) if user else None
+
+
+def staff_only(*roles: Role):
+    """A before_request hook for staff blueprints: anyone without one of `roles`, signed in
+    or not, gets the plain 404 page, so the area's existence is not revealed."""
+    allowed = frozenset(role.value for role in roles)
+
+    def require_role() -> None:
+        principal = current_user
+        if not principal.is_authenticated or principal.user.role not in allowed:
+            abort(404)
+        g.user = principal.user
+
+    return require_role
 
 
 def _failed(response) -> bool:

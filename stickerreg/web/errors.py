@@ -21,7 +21,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         403: (_("Not allowed"), _("This action is not available to you.")),
         404: (_("Page not found"), _("Check the address, or start again from the front page.")),
         405: (_("Not allowed"), _("This page can't be used that way.")),
-        413: (_("Too much text"), _("What you sent is too large. Shorten it and try again.")),
+        413: (_("Too large"), _("What you sent is too large. Shorten the text or use a smaller photo.")),
         422: (_("Please check the form"), _("Some fields need another look.")),
         429: (
             _("Slow down a little"),
@@ -50,6 +50,9 @@ def handle_http_error(error: HTTPException):
         body.status_code = status
         body.mimetype = "application/problem+json"
         return body
+    if request.blueprint == "kiosk":  # a kiosk's own screen, with its way back to the start
+        template = "kiosk/_error.html" if is_htmx() else "kiosk/page.html"
+        return render_template(template, screen="error", status=status, title=title, detail=detail), status
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
     return render_template(template, status=status, title=title, detail=detail), status
 

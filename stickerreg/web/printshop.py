@@ -19,7 +19,6 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, se
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -29,9 +28,9 @@ from stickerreg.services import printing
 from stickerreg.services.printing import PrintingError
 from stickerreg.text import clean_text
 from stickerreg.web import is_htmx, private_page, render
+from stickerreg.web.auth import staff_only
 
 bp = Blueprint("printshop", __name__, url_prefix="/printshop")
-STAFF = frozenset({Role.PRINTSHOP.value, Role.ADMIN.value})
 MIMETYPES = {"pdf": "application/pdf", "cards": "application/pdf", "csv": "text/csv", "svg": "application/zip"}
 
 STATUS_LABELS = {
@@ -72,13 +71,7 @@ JOB_LABELS = {
 }
 
 
-@bp.before_request
-def require_staff():
-    """Print-shop staff and admins only; anyone else gets the plain 404 page."""
-    principal = current_user
-    if not principal.is_authenticated or principal.user.role not in STAFF:
-        abort(404)
-    g.user = principal.user
+bp.before_request(staff_only(Role.PRINTSHOP, Role.ADMIN))
 
 
 bp.after_request(private_page)

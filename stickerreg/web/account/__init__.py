@@ -37,4 +37,4 @@ def dashboard():
     return render("account/dashboard.html", stickers=stickers.owned_by(g.db, g.user), just_claimed=just_claimed)
 
 
-from stickerreg.web.account import conversations, profile, sticker_pages  # noqa: E402,F401  (routes)
+from stickerreg.web.account import conversations, found_items, profile, sticker_pages  # noqa: E402,F401  (routes)

@@ -1,4 +1,5 @@
-"""SQLModel tables for the finder path: users, stickers, the relay and the outbox.
+"""SQLModel tables: users, stickers, the relay, the outbox and the print shop here;
+the lost-and-found desks in `models/kiosk.py` (re-exported below).
 
 Times are stored as UTC. Enumerations are stored as short strings (not database enum
 types) so later migrations can add states without altering a type.
@@ -305,3 +306,13 @@ class OutboxMessage(SQLModel, table=True):
     email_message_id: str = Field(max_length=255, unique=True)
     created_at: datetime = _created()
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# Imported last: the kiosk tables build on the helpers above.
+from stickerreg.models.kiosk import (  # noqa: E402, F401
+    FoundCase,
+    FoundCasePhoto,
+    FoundCaseStatus,
+    KioskDevice,
+    KioskLocation,
+)

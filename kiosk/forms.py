@@ -1,0 +1,71 @@
+"""Kiosk forms: the hand-in record and the pickup check. Text is cleaned before validation."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from stickerreg.services.kiosk import HandIn
+from stickerreg.text import clean_text
+from stickerreg.web.forms import CATEGORY_LABELS
+
+CLEAN = [clean_text]
+
+
+def _at_most(max_length: int) -> Length:
+    return Length(max=max_length, message=_l("Use at most %(max)d characters.", max=max_length))
+
+
+class HandInForm(FlaskForm):
+    """What the desk writes down about an item; the finder's details are optional."""
+
+    sticker = HiddenField()  # the canonical code, or empty for an item without a sticker
+    category = SelectField(_l("What is it?"), choices=[SelectChoice(v.value, label) for v, label in CATEGORY_LABELS.items()])
+    description = StringField(
+        _l("Short description"), filters=CLEAN,
+        validators=[DataRequired(_l("Describe the item in a few words.")), _at_most(200)],
+    )
+    storage_place = StringField(
+        _l("Stored at (shelf or bin)"), filters=CLEAN,
+        validators=[DataRequired(_l("Write where the item is kept, e.g. shelf B3.")), _at_most(60)],
+    )
+    finder_name = StringField(_l("Finder's name (optional)"), filters=CLEAN, validators=[Optional(), _at_most(100)])
+    finder_contact = StringField(
+        _l("Finder's phone or email (optional, for a reward)"), filters=CLEAN, validators=[Optional(), _at_most(120)]
+    )
+    finder_consent = BooleanField(_l("The finder agrees that we keep their name and contact until the item is collected"))
+    finder_shares = BooleanField(_l("The finder agrees that the owner may see their name and contact"))
+    photo = FileField(_l("Photo of the item (optional)"))
+
+    def validate_finder_consent(self, field) -> None:
+        if (self.finder_name.data or self.finder_contact.data or self.finder_shares.data) and not field.data:
+            raise ValidationError(_l("Ask the finder and tick this box, or leave their details out."))
+
+    def hand_in(self) -> HandIn:
+        """The validated record (finder details only with consent)."""
+        consented = bool(self.finder_consent.data)
+        return HandIn(
+            category=self.category.data,
+            description=self.description.data,
+            storage_place=self.storage_place.data,
+            finder_name=self.finder_name.data if consented else None,
+            finder_contact=self.finder_contact.data if consented else None,
+            finder_shares_contact=consented and bool(self.finder_shares.data),
+        )
+
+
+class PickupForm(FlaskForm):
+    """Staff check the owner's pickup code and say who handed the item over."""
+
+    code = StringField(
+        _l("Pickup code"), filters=CLEAN,
+        validators=[DataRequired(_l("Enter the owner's pickup code.")), _at_most(40)],
+    )
+    staff = StringField(
+        _l("Handed over by (your name or initials)"), filters=CLEAN,
+        validators=[DataRequired(_l("Write your name or initials.")), _at_most(60)],
+    )

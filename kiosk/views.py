@@ -1,0 +1,164 @@
+"""Kiosk routes: pairing, the scan screen, hand-in with receipt, pickup and the desk's list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import logout_user
+
+from kiosk import DEVICE_COOKIE, DEVICE_COOKIE_AGE, bp, device_key
+from kiosk.forms import HandInForm, PickupForm
+from stickerreg import codes, qr
+from stickerreg.extensions import limiter
+from stickerreg.models import utcnow
+from stickerreg.services import kiosk
+from stickerreg.services.kiosk import PhotoError
+from stickerreg.web import is_htmx
+from stickerreg.web.forms import ConfirmForm
+
+# A receipt can be shown again only briefly, on the device that took the item in.
+RECEIPT_WINDOW = timedelta(minutes=10)
+_failed = lambda response: response.status_code == 422  # noqa: E731
+
+
+def screen(name: str, status: int = 200, **context):
+    """One kiosk screen: the `#screen` fragment for htmx, the whole page otherwise."""
+    template = f"kiosk/_{name}.html" if is_htmx() else "kiosk/page.html"
+    return render_template(template, screen=name, **context), status
+
+
+def _key() -> bytes:
+    return current_app.config["SECRET_KEY"].encode()
+
+
+# --- pairing ---
+
+
+@bp.route("/pair/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"], deduct_when=lambda r: r.status_code == 404)
+def pair(token: str):
+    """The one-time pairing link: a button turns this browser into the desk's kiosk."""
+    device = kiosk.pending_pairing(g.db, token)
+    if device is None:
+        return render_template("kiosk/pair_invalid.html"), 404
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        location = g.db.get(kiosk.KioskLocation, device.location_id)
+        return render_template("kiosk/pair.html", device=device, location=location, form=form)
+    paired = kiosk.complete_pairing(g.db, token)
+    if paired is None:
+        return render_template("kiosk/pair_invalid.html"), 404
+    g.db.commit()
+    logout_user()  # a kiosk is nobody's signed-in browser
+    session.clear()
+    response = redirect(url_for(".scan"), 303)
+    response.set_cookie(DEVICE_COOKIE, paired[1], max_age=DEVICE_COOKIE_AGE, httponly=True,
+                        samesite="Lax", secure=request.is_secure, path="/")
+    return response
+
+
+# --- scan and hand in ---
+
+
+@bp.get("/")
+def scan():
+    """The start screen: scan the sticker's QR, use the barcode scanner, or type the ID."""
+    g.db.commit()  # keeps the device's last-seen time
+    return screen("scan")
+
+
+@bp.get("/hand-in")
+@limiter.limit("60 per minute", key_func=device_key)
+def hand_in_form():
+    """The hand-in form for a scanned or typed sticker ID (or for an item without one).
+
+    The page is the same for every valid ID: whether it is registered is never shown.
+    """
+    raw = request.args.get("sticker")
+    if raw is None:
+        return screen("hand_in", form=HandInForm(formdata=None), code=None)
+    code = codes.normalize(raw)
+    if code is None:
+        return screen("scan", 422, scan_error=_scan_error(raw), typed=raw[:200])
+    form = HandInForm(formdata=None, sticker=code)
+    return screen("hand_in", form=form, code=code)
+
+
+def _scan_error(raw: str) -> str:
+    if not raw.strip():
+        return _("Scan the sticker, or type the 12 characters of its ID.")
+    if len(codes.symbols(raw)) < codes.LENGTH:
+        return _("That ID is too short: it has 12 characters, like 0123-4567-89AB.")
+    return _("That ID has a typo. Check each character and try again.")
+
+
+@bp.post("/hand-in")
+@limiter.limit("30 per hour", key_func=device_key, deduct_when=lambda r: r.status_code < 400)
+def hand_in():
+    """Record the item at this desk, notify its owner (if any) and show the finder a receipt."""
+    form = HandInForm()
+    code = codes.normalize(form.sticker.data or "") if form.sticker.data else None
+    if form.sticker.data and code is None:
+        abort(400)  # the hidden field was tampered with
+    if not form.validate_on_submit():
+        return screen("hand_in", 422, form=form, code=code)
+    try:
+        photo = _photo(form)
+    except PhotoError:
+        form.photo.errors.append(_("That file is not a photo we can read. Take the photo again or leave it out."))
+        return screen("hand_in", 422, form=form, code=code)
+    case = kiosk.hand_in(g.db, device=g.kiosk_device, sticker_code=code, details=form.hand_in(),
+                         photo=photo, key=_key())
+    g.db.commit()
+    return redirect(url_for(".receipt", case_id=case.public_id), 303)
+
+
+def _photo(form: HandInForm) -> bytes | None:
+    upload = form.photo.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    return kiosk.prepare_photo(upload.read())
+
+
+@bp.get("/receipt/<case_id>")
+def receipt(case_id: str):
+    """The finder's receipt: reference number and its QR, printable on 80 mm paper."""
+    case = kiosk.case_at(g.db, g.kiosk_location, case_id)
+    if case is None or case.handed_in_device_id != g.kiosk_device.id or utcnow() - case.created_at > RECEIPT_WINDOW:
+        abort(404)
+    reference = kiosk.display_reference(case.reference)
+    return screen("receipt", case=case, reference=reference, reference_qr=qr.svg(case.reference))
+
+
+# --- pickup and the desk's list ---
+
+
+@bp.route("/pickup", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=device_key, deduct_when=_failed)
+@limiter.limit("30 per day", methods=["POST"], deduct_when=_failed,
+               key_func=lambda: "desk:" + str(getattr(g.get("kiosk_location"), "id", request.remote_addr)))
+def pickup():
+    """Staff enter or scan the owner's pickup code; the right code closes the case."""
+    form = PickupForm()
+    if request.method == "GET":
+        return screen("pickup", form=PickupForm(formdata=None))
+    if not form.validate_on_submit():
+        return screen("pickup", 422, form=form)
+    case = kiosk.collect(g.db, device=g.kiosk_device, code=form.code.data, staff=form.staff.data, key=_key())
+    if case is None:
+        form.code.errors.append(_("No item waiting at this desk has that pickup code."))
+        return screen("pickup", 422, form=form)
+    g.db.commit()
+    return screen("collected", case=case)
+
+
+@bp.get("/cases")
+def cases():
+    """Items waiting at this desk, the ones past the holding time first."""
+    location = g.kiosk_location
+    waiting = kiosk.waiting_cases(g.db, location)
+    overdue = [case for case in waiting if kiosk.is_overdue(case, location)]
+    return screen("cases", overdue=overdue, recent=[case for case in waiting if case not in overdue])
+
