@@ -61,11 +61,11 @@ class HandInForm(FlaskForm):
 class PickupForm(FlaskForm):
     """Staff check the owner's pickup code and say who handed the item over."""
 
-    code = StringField(
-        _l("Pickup code"), filters=CLEAN,
-        validators=[DataRequired(_l("Enter the owner's pickup code.")), _at_most(40)],
-    )
     staff = StringField(
         _l("Handed over by (your name or initials)"), filters=CLEAN,
         validators=[DataRequired(_l("Write your name or initials.")), _at_most(60)],
+    )
+    code = StringField(
+        _l("Pickup code"), filters=CLEAN,
+        validators=[DataRequired(_l("Enter the owner's pickup code.")), _at_most(40)],
     )

@@ -374,13 +374,14 @@ def kiosk_devices(location_name: str) -> None:
 
 @kiosk_group.command("revoke")
 @click.option("--location", "location_name", required=True, help="The desk's name.")
-@click.argument("device_id")
+# An option, not an argument: a random id may start with "-".
+@click.option("--device", "device_id", required=True, help="The screen's id (see `flask kiosk devices`).")
 def kiosk_revoke(location_name: str, device_id: str) -> None:
     """Unpair a screen: it is logged out on its next request."""
     with db.session_scope(_engine()) as session:
         device = kiosk.find_device(session, _location_or_fail(session, location_name), device_id)
         if device is None:
-            raise click.BadParameter(f"no device {device_id!r} at that desk", param_hint="DEVICE_ID")
+            raise click.BadParameter(f"no device {device_id!r} at that desk", param_hint="--device")
         kiosk.revoke_device(session, device)
         session.commit()
         click.echo(f"{device.public_id} revoked")

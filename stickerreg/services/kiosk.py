@@ -314,12 +314,13 @@ def collect(session: Session, *, device: KioskDevice, code: str, staff: str, key
 
 
 def _close(session: Session, case: FoundCase, *, device: KioskDevice, staff: str, now: datetime) -> FoundCase | None:
-    # Conditional: two desks screens confirming the same code close the case once.
+    # Conditional: two desk screens confirming the same code close the case once. The
+    # finder's details were kept only until collection (as the receipt says): gone now.
     closed = session.exec(
         update(FoundCase)
         .where(FoundCase.id == case.id, FoundCase.status == FoundCaseStatus.WAITING)
         .values(status=FoundCaseStatus.COLLECTED.value, collected_at=now, collected_device_id=device.id,
-                collected_by=staff.strip())
+                collected_by=staff.strip(), finder_name=None, finder_contact=None, finder_shares_contact=False)
     )
     if closed.rowcount != 1:
         return None

@@ -8,8 +8,8 @@ from helpers import BROWSER_UA, PASSWORD, csrf_token, sign_in
 from sqlmodel import select
 
 from stickerreg import codes
-from stickerreg.models import Conversation, Message, Sticker, User
-from stickerreg.services import finder
+from stickerreg.models import Conversation, FoundCase, Message, Sticker, User
+from stickerreg.services import finder, kiosk
 from stickerreg.services.relay import FinderDetails
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -28,8 +28,17 @@ def alice_and_mallory(app, session, user_factory, sticker_factory):
     user_factory(email="mallory@example.se", password=PASSWORD)
     sticker = sticker_factory(owner=alice, label="Alice keys")
     conversation, _ = finder.report_found(session, code=sticker.code, message="found", details=FinderDetails())
+    desk = kiosk.create_location(session, name="Desk", address="Street 1", opening_hours="9-17")
+    device, _ = kiosk.start_pairing(session, location=desk, name="Counter")
+    case = kiosk.hand_in(session, device=device, sticker_code=sticker.code, photo=b"\xff\xd8 jpeg",
+                         details=kiosk.HandIn(category="keys", description="keys", storage_place="B3"), key=b"k")
     session.commit()
-    return alice, sticker, conversation
+    return alice, sticker, conversation, case
+
+
+def owned_keys(sticker, conversation, case) -> dict[str, str]:
+    """The public key of each of Alice's objects, by the URL argument that names it."""
+    return {"code": sticker.code, "public_id": conversation.public_id, "case_id": case.public_id}
 
 
 def owned_urls(app, keys: dict[str, str]):
@@ -49,13 +58,13 @@ def owned_urls(app, keys: dict[str, str]):
 def snapshot(session):
     session.expire_all()
     rows = [*session.exec(select(Sticker)), *session.exec(select(Conversation)),
-            *session.exec(select(Message)), *session.exec(select(User))]
+            *session.exec(select(Message)), *session.exec(select(User)), *session.exec(select(FoundCase))]
     return [row.model_dump() for row in rows]
 
 
 def test_no_customer_reaches_another_customers_objects(app, session, alice_and_mallory):
-    alice, sticker, conversation = alice_and_mallory
-    keys = {"code": sticker.code, "public_id": conversation.public_id}
+    alice, *objects = alice_and_mallory
+    keys = owned_keys(*objects)
     mallory = app.test_client()
     mallory.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
     sign_in(mallory, "mallory@example.se")
@@ -75,8 +84,8 @@ def test_no_customer_reaches_another_customers_objects(app, session, alice_and_m
 
 def test_the_owner_reaches_each_of_those_pages(app, alice_and_mallory):
     """The matrix above means something only if the same URLs work for their owner."""
-    alice, sticker, conversation = alice_and_mallory
-    keys = {"code": sticker.code, "public_id": conversation.public_id}
+    alice, *objects = alice_and_mallory
+    keys = owned_keys(*objects)
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
     sign_in(client, "alice@example.se")
@@ -93,8 +102,9 @@ def post_routes(app):
 
 
 def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory):
-    alice, sticker, conversation = alice_and_mallory
-    values = {"code": sticker.code, "public_id": conversation.public_id, "token": "x" * 32, "raw": sticker.code}
+    alice, sticker, conversation, case = alice_and_mallory
+    values = {**owned_keys(sticker, conversation, case), "token": "x" * 32, "raw": sticker.code,
+              "location_id": "x" * 16, "device_id": "x" * 16}
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
     sign_in(client, "alice@example.se")

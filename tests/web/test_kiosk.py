@@ -89,7 +89,7 @@ def test_the_cli_prints_a_pairing_link_that_turns_a_browser_into_the_desks_kiosk
 def test_a_pairing_link_works_once(app, session, desk):
     _, token = kiosk.start_pairing(session, location=desk, name="Counter")
     session.commit()
-    first, second = app.test_client(), app.test_client()
+    first, second = browser(app), browser(app)
     form = {"csrf_token": csrf_token(first, f"/kiosk/pair/{token}")}
     other_form = {"csrf_token": csrf_token(second, f"/kiosk/pair/{token}")}
     assert first.post(f"/kiosk/pair/{token}", data=form).status_code == 303
@@ -329,6 +329,12 @@ def test_finder_details_need_consent_and_reach_the_owner_only_if_shared(session,
             finder_shares="y")
     shared = session.exec(select(FoundCase).where(FoundCase.finder_shares_contact)).one()
     assert "Fia Finder, 070-123 45 67" in visible(owner_client.get(f"/account/found/{shared.public_id}"))
+
+    device = session.exec(select(KioskDevice)).one()
+    kiosk.collect(session, device=device, code=kiosk.pickup_code(shared.public_id, key=SECRET), staff="KL", key=SECRET)
+    session.commit()
+    session.refresh(shared)
+    assert (shared.finder_name, shared.finder_contact) == (None, None)  # kept only until collection
 
 
 def _photo_with_gps() -> bytes:
