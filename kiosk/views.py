@@ -156,9 +156,11 @@ def pickup():
 
 @bp.get("/cases")
 def cases():
-    """Items waiting at this desk, the ones past the holding time first."""
+    """Items waiting at this desk, the ones past the holding time first; `q` finds a
+    reference from a receipt or words of a description."""
     location = g.kiosk_location
-    waiting = kiosk.waiting_cases(g.db, location)
+    query = request.args.get("q", "")[:100].strip()
+    waiting = kiosk.search_waiting(g.db, location, query)
     overdue = [case for case in waiting if kiosk.is_overdue(case, location)]
-    return screen("cases", overdue=overdue, recent=[case for case in waiting if case not in overdue])
+    return screen("cases", overdue=overdue, recent=[case for case in waiting if case not in overdue], query=query)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '29126175c0f8'
 down_revision = '071d0e01299a'
 branch_labels = None

@@ -292,6 +292,18 @@ def waiting_cases(session: Session, location: KioskLocation) -> list[FoundCase]:
     return _waiting_at(session, location.id)
 
 
+def search_waiting(session: Session, location: KioskLocation, query: str) -> list[FoundCase]:
+    """Waiting cases whose reference (typed however) or description matches `query`."""
+    waiting = _waiting_at(session, location.id)
+    words = query.casefold().split()
+    if not words:
+        return waiting
+    reference = normalize_reference(query)
+    return [case for case in waiting
+            if (len(reference) >= 4 and reference in case.reference)
+            or all(word in case.description.casefold() for word in words)]
+
+
 def is_overdue(case: FoundCase, location: KioskLocation, *, now: datetime | None = None) -> bool:
     """Not collected within the desk's holding time."""
     return case.status == FoundCaseStatus.WAITING and (now or utcnow()) - case.created_at > timedelta(days=location.hold_days)

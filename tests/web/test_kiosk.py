@@ -461,3 +461,18 @@ def test_waiting_cases_at_one_desk_never_share_a_pickup_code(session, desk, kios
     made = [kiosk.hand_in(session, device=device, sticker_code=None, details=details, key=SECRET) for _ in range(40)]
     assert len({kiosk.pickup_code(case.public_id, key=SECRET) for case in made}) == 40
     assert all(re.fullmatch(r"\d{8}", kiosk.pickup_code(case.public_id, key=SECRET)) for case in made)
+
+
+def test_the_desk_finds_a_case_by_its_receipt_reference_or_description(session, kiosk_client, sticker_factory):
+    hand_in(kiosk_client, sticker_factory().code, description="Red umbrella")
+    hand_in(kiosk_client, "", description="Black glove")
+    glove = session.exec(select(FoundCase).where(FoundCase.description == "Black glove")).one()
+    typed = kiosk.display_reference(glove.reference).lower()
+
+    by_reference = visible(kiosk_client.get("/kiosk/cases", query_string={"q": typed}))
+    assert "Black glove" in by_reference and "Red umbrella" not in by_reference
+    by_words = visible(kiosk_client.get("/kiosk/cases", query_string={"q": "UMBRELLA red"}))
+    assert "Red umbrella" in by_words and "Black glove" not in by_words
+    nothing = kiosk_client.get("/kiosk/cases", query_string={"q": "<b>zebra</b>"})
+    assert nothing.status_code == 200 and "No waiting item matches" in visible(nothing)
+    assert "<b>zebra" not in nothing.get_data(as_text=True)
