@@ -165,7 +165,7 @@
       if (!button || !input) return;
       pressKey(input, button.dataset.key);
       // detail is 0 for Enter/Space on a focused key: keyboard users keep their place.
-      if (event.detail > 0) input.focus();
+      if (event.detail > 0) input.focus({ preventScroll: true });
     });
     keypad.hidden = false;
   }
@@ -356,7 +356,11 @@
     if (!input || active === input || isField(active)) return;
     var screen = input.closest("[data-screen]") || document.body;
     // Pointer clicks on buttons give the focus back; Tab keeps working for keyboard users.
-    if (!active || active === document.body || (lastWasPointer && screen.contains(active))) input.focus();
+    // preventScroll: scrolling the field into view between mousedown and mouseup would move
+    // the page under the pointer, and the press on a link or button below would be lost.
+    if (!active || active === document.body || (lastWasPointer && screen.contains(active))) {
+      input.focus({ preventScroll: true });
+    }
   }
 
   // A scanner firing while a button has keyboard focus would lose its characters.

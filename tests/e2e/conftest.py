@@ -124,6 +124,30 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
+def camera_browser(browser: Browser, tmp_path: Path) -> Iterator[Callable[..., Browser]]:
+    """Launch a Chromium whose (fake) camera films the given frames, from a .y4m file:
+    `camera_browser(image)` or `camera_browser([image, ...], count=40)`."""
+    from y4m import write_y4m
+
+    launched: list[Browser] = []
+
+    def launch(frames, count: int = 30) -> Browser:
+        video = write_y4m(tmp_path / f"camera{len(launched)}.y4m", frames, frames=count)
+        args = CHROMIUM_ARGS + [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ]
+        camera = browser.browser_type.launch(executable_path=CHROMIUM, args=args, headless=True)
+        launched.append(camera)
+        return camera
+
+    yield launch
+    for camera in launched:
+        camera.close()
+
+
+@pytest.fixture
 def new_phone(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
     """Open phone contexts on the live server (overrides e.g. java_script_enabled=False);
     all are closed after the test, before the server stops."""

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
-from y4m import qr_frame, write_y4m
+from y4m import qr_frame
 
 from stickerreg import codes, qr
 from stickerreg.web import CSP
@@ -31,7 +31,6 @@ from stickerreg.web import CSP
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "static"
 KIOSK_JS = STATIC / "js" / "kiosk.js"
-CONFTEST = Path(__file__).resolve().with_name("conftest.py")
 BASE_URL = "http://127.0.0.1:5000"  # what the kiosk's own stickers would carry
 
 
@@ -492,28 +491,6 @@ def test_a_swapped_in_screen_is_set_up(kiosk: Page) -> None:
 
 
 # ---- The camera: Chromium's fake device films a QR code ----
-
-
-@pytest.fixture
-def camera_browser(request, browser: Browser, tmp_path: Path) -> Iterator[Callable[..., Browser]]:
-    """Launch a Chromium whose camera plays a .y4m file of the given frames."""
-    conftest = request.config.pluginmanager.get_plugin(str(CONFTEST))
-    launched: list[Browser] = []
-
-    def launch(frames, count: int = 30) -> Browser:
-        video = write_y4m(tmp_path / f"camera{len(launched)}.y4m", frames, frames=count)
-        args = conftest.CHROMIUM_ARGS + [
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}",
-        ]
-        camera = browser.browser_type.launch(executable_path=conftest.CHROMIUM, args=args, headless=True)
-        launched.append(camera)
-        return camera
-
-    yield launch
-    for camera in launched:
-        camera.close()
 
 
 # The Linux build has no native BarcodeDetector, but removing it makes sure jsQR is what decodes.
