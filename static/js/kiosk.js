@@ -342,7 +342,9 @@
     within(root, "[data-kiosk-camera]").forEach(setUpCamera);
     within(root, "[data-kiosk-fullscreen]").forEach(setUpFullscreen);
     within(root, "[data-kiosk-print]").forEach(setUpPrint);
-    var autofocus = within(root, "[data-autofocus]")[0];
+    // After a rejected form the first field to fix gets the focus (a scanned pickup code
+    // must not land in the staff name); otherwise the screen's own first field.
+    var autofocus = within(root, '[aria-invalid="true"]')[0] || within(root, "[data-autofocus]")[0];
     if (autofocus && !wedgeInput()) autofocus.focus();
   }
 
