@@ -50,7 +50,7 @@ def handle_http_error(error: HTTPException):
         body.status_code = status
         body.mimetype = "application/problem+json"
         return body
-    if request.blueprint == "kiosk":  # a kiosk's own screen, with its way back to the start
+    if request.path.startswith("/kiosk/"):  # a kiosk's own screen, with its way back to the start
         template = "kiosk/_error.html" if is_htmx() else "kiosk/page.html"
         return render_template(template, screen="error", status=status, title=title, detail=detail), status
     template = "errors/_error.html" if is_htmx() else "errors/error.html"

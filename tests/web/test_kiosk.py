@@ -379,6 +379,12 @@ def test_a_photo_past_the_upload_limit_gets_a_kiosk_page(session, kiosk_client, 
     assert session.exec(select(FoundCase)).all() == []
 
 
+def test_an_unknown_kiosk_address_keeps_the_kiosk_screen(kiosk_client):
+    response = kiosk_client.get("/kiosk/no-such-screen")
+    assert response.status_code == 404
+    assert "Start over" in visible(response) and "Sign in" not in visible(response)
+
+
 def test_other_forms_keep_the_small_upload_limit(kiosk_client):
     response = kiosk_client.post("/kiosk/pickup", data={"code": "1" * 70_000})
     assert response.status_code == 413
