@@ -209,20 +209,32 @@
     return "msgError";
   }
 
-  // Returns true once a sticker QR has been found; anything else keeps the camera looking.
-  function found(text) {
-    if (!normalize(text || "")) return false;
+  // What a camera block looks for: a sticker's QR (the text as scanned, like a wedge
+  // scanner types it) or, with data-camera-accept="pickup", an owner's 8-digit pickup code.
+  // null means "not this": the camera keeps looking.
+  var ACCEPTS = {
+    sticker: function (text) { return normalize(text) ? text : null; },
+    pickup: function (text) {
+      var digits = text.replace(/\s/g, "");
+      return /^\d{8}$/.test(digits) ? digits : null;
+    }
+  };
+
+  // Returns true once the block's kind of code has been found and handed to its form.
+  function found(block, text) {
+    var accepted = (ACCEPTS[block.dataset.cameraAccept] || ACCEPTS.sticker)(text || "");
+    if (accepted === null) return false;
     stopCamera();
-    var input = wedgeInput();
+    var input = document.getElementById(block.dataset.cameraFor || "") || wedgeInput();
     if (!input) return true;
-    input.value = text;
+    input.value = accepted;
     fireInput(input);
     var form = input.form || document.querySelector("[data-kiosk-scan-form]");
     if (form) form.requestSubmit();
     return true;
   }
 
-  function scanWithDetector(video, session) {
+  function scanWithDetector(block, video, session) {
     var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
     function step() {
       if (session !== camera.session) return;
@@ -230,7 +242,7 @@
       var ready = video.readyState >= 2 ? detector.detect(video) : Promise.resolve([]);
       ready.then(function (codes) {
         if (session !== camera.session) return;
-        for (var i = 0; i < codes.length; i++) if (found(codes[i].rawValue)) return;
+        for (var i = 0; i < codes.length; i++) if (found(block, codes[i].rawValue)) return;
         camera.timer = setTimeout(step, 150);
       }, function () {
         if (session === camera.session) camera.timer = setTimeout(step, 300); // e.g. a frame not ready yet
@@ -239,7 +251,7 @@
     step();
   }
 
-  function scanWithJsQR(video, session) {
+  function scanWithJsQR(block, video, session) {
     var canvas = document.createElement("canvas");
     var context = canvas.getContext("2d", { willReadFrequently: true });
     function step() {
@@ -254,7 +266,7 @@
         context.drawImage(video, 0, 0, canvas.width, canvas.height);
         var pixels = context.getImageData(0, 0, canvas.width, canvas.height);
         var result = window.jsQR(pixels.data, canvas.width, canvas.height, { inversionAttempts: "dontInvert" });
-        if (result && found(result.data)) return;
+        if (result && found(block, result.data)) return;
       }
       camera.timer = setTimeout(step, 150);
     }
@@ -271,8 +283,8 @@
   function startDetecting(block, video, session) {
     detectorSupportsQr().then(function (native) {
       if (session !== camera.session) return;
-      if (native) scanWithDetector(video, session);
-      else if (typeof window.jsQR === "function") scanWithJsQR(video, session);
+      if (native) scanWithDetector(block, video, session);
+      else if (typeof window.jsQR === "function") scanWithJsQR(block, video, session);
       else { stopCamera(); cameraStatus(block, "msgError"); }
     });
   }

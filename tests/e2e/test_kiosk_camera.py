@@ -1,31 +1,47 @@
 """The kiosk's camera for real: Chromium's fake camera films a printed sticker's QR code
 (a .y4m video made from the very QR the print shop prints), the kiosk at a paired desk
-reads it with jsQR and opens the hand-in form for that sticker."""
+reads it with jsQR and opens the hand-in form for that sticker; at pickup it films the
+QR of the owner's pickup code, as their account page shows it."""
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
 from y4m import qr_frame
 
 from stickerreg import codes, qr
+from stickerreg.models import FoundCase, FoundCaseStatus, KioskLocation
 from stickerreg.services import kiosk
 
 PRINTED_BASE = "HTTPS://STICKERREG.SE"  # printed stickers carry the public address, upper-case
 
 
-def test_the_kiosk_reads_a_sticker_with_the_camera(live_server, session, sticker_factory, camera_browser):
-    desk = kiosk.create_location(session, name="Hittegods Centralen", address="Centralplan 15",
-                                 opening_hours="8-20")
+@pytest.fixture
+def desk(session) -> KioskLocation:
+    location = kiosk.create_location(session, name="Hittegods Centralen", address="Centralplan 15",
+                                     opening_hours="8-20")
+    session.commit()
+    return location
+
+
+def paired_kiosk(camera: Browser, live_server, session, desk: KioskLocation) -> Page:
+    """The camera browser, paired with the desk through its link, on the scan screen in English."""
     _, token = kiosk.start_pairing(session, location=desk, name="Tablet")
     session.commit()
-    sticker = sticker_factory(label="Nycklar")
-    camera = camera_browser(qr_frame(qr.sticker_url(PRINTED_BASE, sticker.code)))
     page = camera.new_context(base_url=live_server.base_url, viewport={"width": 1280, "height": 800}).new_page()
     # Debian's Chromium has no BarcodeDetector; removing it anyway proves jsQR did the reading.
     page.add_init_script("delete window.BarcodeDetector;")
     page.goto(f"/kiosk/pair/{token}?lang=en")
     page.get_by_role("button", name="Pair this screen").click()
     expect(page.get_by_role("heading", name="Hand in a found item")).to_be_visible()
+    return page
+
+
+def test_the_kiosk_reads_a_sticker_with_the_camera(live_server, session, desk, sticker_factory, camera_browser):
+    sticker = sticker_factory(label="Nycklar")
+    camera = camera_browser(qr_frame(qr.sticker_url(PRINTED_BASE, sticker.code)))
+    page = paired_kiosk(camera, live_server, session, desk)
 
     page.get_by_role("button", name="Scan with the camera").click()
 
@@ -37,8 +53,30 @@ def test_the_kiosk_reads_a_sticker_with_the_camera(live_server, session, sticker
     assert page.evaluate("document.querySelectorAll('video').length") == 0
 
 
-def test_without_a_camera_the_kiosk_says_so(live_server, session, browser):
-    desk = kiosk.create_location(session, name="Desk", address="Street 1", opening_hours="9-17")
+def test_the_kiosk_reads_the_owners_pickup_code_with_the_camera(live_server, session, desk, camera_browser):
+    # An item already waiting at the desk (handed in at its other screen).
+    other_screen, token = kiosk.start_pairing(session, location=desk, name="Counter")
+    kiosk.complete_pairing(session, token)
+    key = live_server.app.config["SECRET_KEY"].encode()
+    details = kiosk.HandIn(category="keys", description="Blue key ring", storage_place="Shelf B3")
+    case = kiosk.hand_in(session, device=other_screen, sticker_code=None, details=details, key=key)
+    session.commit()
+    code = kiosk.pickup_code(case.public_id, key=key)
+    # The owner holds up their phone: the account page's QR is the code's 8 digits.
+    page = paired_kiosk(camera_browser(qr_frame(code)), live_server, session, desk)
+
+    page.get_by_role("button", name="Hand an item back (staff)").click()
+    page.get_by_label("Handed over by (your name or initials)").fill("KL")
+    page.get_by_role("button", name="Scan the code with the camera").click()
+
+    expect(page.get_by_role("heading", name="Code accepted: hand the item over")).to_be_visible(timeout=20_000)
+    expect(page.get_by_text("Fetch it from")).to_have_text("Fetch it from Shelf B3")
+    session.expire_all()
+    collected = session.exec(select(FoundCase)).one()
+    assert (collected.status, collected.collected_by) == (FoundCaseStatus.COLLECTED, "KL")
+
+
+def test_without_a_camera_the_kiosk_says_so(live_server, session, desk, browser):
     _, token = kiosk.start_pairing(session, location=desk, name="PC")
     session.commit()
     page = browser.new_context(base_url=live_server.base_url).new_page()
