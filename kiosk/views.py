@@ -12,7 +12,7 @@ from kiosk import DEVICE_COOKIE, DEVICE_COOKIE_AGE, bp, device_key
 from kiosk.forms import HandInForm, PickupForm
 from stickerreg import codes, qr
 from stickerreg.extensions import limiter
-from stickerreg.models import utcnow
+from stickerreg.models import KioskLocation, utcnow
 from stickerreg.services import kiosk
 from stickerreg.services.kiosk import PhotoError
 from stickerreg.web import is_htmx
@@ -20,7 +20,11 @@ from stickerreg.web.forms import ConfirmForm
 
 # A receipt can be shown again only briefly, on the device that took the item in.
 RECEIPT_WINDOW = timedelta(minutes=10)
-_failed = lambda response: response.status_code == 422  # noqa: E731
+
+
+def _failed(response) -> bool:
+    """Only refused codes count toward the pickup limits."""
+    return response.status_code == 422
 
 
 def screen(name: str, status: int = 200, **context):
@@ -45,7 +49,7 @@ def pair(token: str):
         return render_template("kiosk/pair_invalid.html"), 404
     form = ConfirmForm()
     if request.method == "GET" or not form.validate_on_submit():
-        location = g.db.get(kiosk.KioskLocation, device.location_id)
+        location = g.db.get(KioskLocation, device.location_id)
         return render_template("kiosk/pair.html", device=device, location=location, form=form)
     paired = kiosk.complete_pairing(g.db, token)
     if paired is None:

@@ -114,8 +114,7 @@ def kiosk_location(location_id: str):
 def _location_page(location: KioskLocation, **context):
     return render("admin/kiosk_location.html", location=location, devices=kiosk.devices(g.db, location),
                   pair_form=context.pop("pair_form", None) or DeviceNameForm(formdata=None, name="Kiosk"),
-                  form=context.pop("form", None) or LocationForm(formdata=None, obj=location),
-                  confirm=ConfirmForm(), **context)
+                  form=context.pop("form", None) or LocationForm(formdata=None, obj=location), **context)
 
 
 @bp.post("/kiosks/<location_id>/pair")
