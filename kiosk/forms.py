@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -69,3 +69,10 @@ class PickupForm(FlaskForm):
         _l("Pickup code"), filters=CLEAN,
         validators=[DataRequired(_l("Enter the owner's pickup code.")), _at_most(40)],
     )
+
+
+class StaffPinForm(FlaskForm):
+    """The desk's staff PIN, before the staff screens."""
+
+    pin = PasswordField(_l("Staff PIN"), validators=[DataRequired(_l("Enter the desk's staff PIN.")), _at_most(8)])
+    next = HiddenField()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from functools import wraps
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import logout_user
 
 from kiosk import DEVICE_COOKIE, DEVICE_COOKIE_AGE, bp, device_key
-from kiosk.forms import HandInForm, PickupForm
+from kiosk.forms import HandInForm, PickupForm, StaffPinForm
 from stickerreg import codes, qr
 from stickerreg.extensions import limiter
 from stickerreg.models import KioskLocation, utcnow
@@ -20,6 +22,9 @@ from stickerreg.web.forms import ConfirmForm
 
 # A receipt can be shown again only briefly, on the device that took the item in.
 RECEIPT_WINDOW = timedelta(minutes=10)
+# A staff PIN opens the staff screens for this long, or until the start screen shows again.
+STAFF_UNLOCK_SECONDS = 10 * 60
+STAFF_SESSION = "kiosk_staff"
 
 
 def _failed(response) -> bool:
@@ -68,7 +73,10 @@ def pair(token: str):
 
 @bp.get("/")
 def scan():
-    """The start screen: scan the sticker's QR, use the barcode scanner, or type the ID."""
+    """The start screen: scan the sticker's QR, use the barcode scanner, or type the ID.
+    Showing it ends staff mode (the idle reset lands here too)."""
+    if STAFF_SESSION in session:
+        del session[STAFF_SESSION]
     g.db.commit()  # keeps the device's last-seen time
     return screen("scan")
 
@@ -136,13 +144,49 @@ def receipt(case_id: str):
     return screen("receipt", case=case, reference=reference, reference_qr=qr.svg(case.reference))
 
 
-# --- pickup and the desk's list ---
+# --- staff screens: pickup and the desk's list ---
+
+
+def _staff_unlocked() -> bool:
+    if not g.kiosk_location.staff_pin_hash:
+        return True
+    unlocked = session.get(STAFF_SESSION) or {}
+    return unlocked.get("device") == g.kiosk_device.public_id and unlocked.get("until", 0) > time.time()
+
+
+def staff_only(view):
+    """Staff screens ask for the desk's PIN first, when the desk has one."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not _staff_unlocked():
+            form = StaffPinForm(formdata=None, next=request.path)
+            return screen("staff_pin", 200 if request.method == "GET" else 403, form=form)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@bp.post("/staff")
+@limiter.limit("5 per 15 minutes", key_func=device_key, deduct_when=_failed)
+def staff_unlock():
+    """The desk's staff PIN opens the staff screens on this kiosk for a few minutes."""
+    form = StaffPinForm()
+    if not form.validate_on_submit() or not kiosk.check_staff_pin(g.kiosk_location, form.pin.data):
+        if form.pin.data and not form.pin.errors:
+            form.pin.errors.append(_("That is not this desk's staff PIN."))
+        form.pin.data = ""
+        return screen("staff_pin", 422, form=form)
+    session[STAFF_SESSION] = {"device": g.kiosk_device.public_id, "until": time.time() + STAFF_UNLOCK_SECONDS}
+    target = form.next.data if form.next.data in (url_for(".pickup"), url_for(".cases")) else url_for(".scan")
+    return redirect(target, 303)
 
 
 @bp.route("/pickup", methods=["GET", "POST"])
 @limiter.limit("5 per 15 minutes", methods=["POST"], key_func=device_key, deduct_when=_failed)
 @limiter.limit("30 per day", methods=["POST"], deduct_when=_failed,
                key_func=lambda: "desk:" + str(getattr(g.get("kiosk_location"), "id", request.remote_addr)))
+@staff_only
 def pickup():
     """Staff enter or scan the owner's pickup code; the right code closes the case."""
     form = PickupForm()
@@ -159,6 +203,7 @@ def pickup():
 
 
 @bp.get("/cases")
+@staff_only
 def cases():
     """Items waiting at this desk, the ones past the holding time first; `q` finds a
     reference from a receipt or words of a description."""

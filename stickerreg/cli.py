@@ -33,6 +33,7 @@ DEMO_UNCLAIMED_SIZE = 3
 DEMO_ADMIN_EMAIL = "admin@stickerreg.se"
 DEMO_DESK = {"name": "Hittegods Centralstationen", "address": "Centralplan 15, 111 20 Stockholm",
              "opening_hours": "Mån–fre 08–20, lör–sön 10–16"}
+DEMO_STAFF_PIN = "2468"
 
 
 def _engine():
@@ -77,6 +78,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
             },
             "admin_email": DEMO_ADMIN_EMAIL,
             "desk": desk.name,
+            "staff_pin": DEMO_STAFF_PIN,
         }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -90,7 +92,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
     for code in fresh["stickers"]:
         click.echo(f"  {codes.display(code)}")
     click.echo(f"admin: {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (pairs kiosks at {base}/admin/kiosks)")
-    click.echo(f"kiosk desk: {result['desk']} (or pair from the shell: make kiosk-pair)")
+    click.echo(f"kiosk desk: {result['desk']}, staff PIN {DEMO_STAFF_PIN} (or pair from the shell: make kiosk-pair)")
 
 
 def _demo_desk(session):
@@ -98,7 +100,11 @@ def _demo_desk(session):
     if accounts.find_by_email(session, DEMO_ADMIN_EMAIL) is None:
         accounts.create_user(session, email=DEMO_ADMIN_EMAIL, password=DEMO_PASSWORD, verified=True,
                              role=Role.ADMIN, display_name="Demo Admin")
-    return kiosk.find_location(session, DEMO_DESK["name"]) or kiosk.create_location(session, **DEMO_DESK)
+    desk = kiosk.find_location(session, DEMO_DESK["name"])
+    if desk is None:
+        desk = kiosk.create_location(session, **DEMO_DESK)
+        kiosk.set_staff_pin(session, desk, DEMO_STAFF_PIN)
+    return desk
 
 
 def _demo_set(session, owner: User) -> list[Sticker]:
@@ -327,12 +333,14 @@ def _location_or_fail(session, name: str):
 @click.option("--hours", required=True, help="Opening hours shown to owners, e.g. 'Mon-Fri 8-18'.")
 @click.option("--hold-days", default=30, show_default=True, type=click.IntRange(1, 365),
               help="Days before an uncollected item is listed as overdue.")
-def kiosk_add_location(name: str, address: str, hours: str, hold_days: int) -> None:
+@click.option("--staff-pin", help="4 to 8 digits the kiosk asks for before its staff screens.")
+def kiosk_add_location(name: str, address: str, hours: str, hold_days: int, staff_pin: str | None) -> None:
     """Create a lost-and-found desk."""
     with db.session_scope(_engine()) as session:
         try:
             location = kiosk.create_location(session, name=name, address=address, opening_hours=hours,
                                              hold_days=hold_days)
+            kiosk.set_staff_pin(session, location, staff_pin)
         except kiosk.KioskError as error:
             raise click.UsageError(str(error)) from None
         session.commit()

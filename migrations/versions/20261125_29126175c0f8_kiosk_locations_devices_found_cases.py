@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=200), nullable=False),
     sa.Column('opening_hours', sa.String(length=500), nullable=False),
     sa.Column('hold_days', sa.Integer(), nullable=False),
+    sa.Column('staff_pin_hash', sa.String(length=255), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')

@@ -23,6 +23,9 @@ class KioskLocation(SQLModel, table=True):
     opening_hours: str = Field(max_length=500)
     # Cases older than this are listed for the desk as not collected.
     hold_days: int = Field(default=30)
+    # When set (argon2), the staff screens (pickup, the desk's list) ask for this PIN, so a
+    # finder alone at the kiosk can't browse what the desk holds.
+    staff_pin_hash: str | None = Field(default=None, max_length=255)
     created_at: datetime = _created()
 
 

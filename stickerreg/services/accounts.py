@@ -124,9 +124,9 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """The user for these credentials, or None; unknown emails cost the same time."""
     user = find_by_email(session, email)
     if user is None or not user.password_hash:
-        _verify(_DUMMY_HASH, password)
+        verify_password(_DUMMY_HASH, password)
         return None
-    if not _verify(user.password_hash, password):
+    if not verify_password(user.password_hash, password):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -134,7 +134,8 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str, password: str) -> bool:
+    """Check a password (or a desk's staff PIN) against its argon2 hash."""
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -240,7 +241,7 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
 
 def request_email_change(session: Session, user: User, *, new_email: str, password: str) -> None:
     """Mail a confirmation link to the new address; nothing changes until it is used."""
-    if not user.password_hash or not _verify(user.password_hash, password):
+    if not user.password_hash or not verify_password(user.password_hash, password):
         raise AccountError("wrong_password")
     new_email = normalize_email(new_email)
     if new_email == user.email:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import io
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import outbox, stickers
+from stickerreg.services import accounts, outbox, stickers
 
 PAIRING_LIFETIME = timedelta(minutes=15)
 PICKUP_DIGITS = 8
@@ -39,6 +40,7 @@ MAIL_FOUND_CASE = "found_case"
 # Stickers whose owner hears about a hand-in: a deactivated sticker was reported lost by
 # its owner, who will want to know most of all.
 _NOTIFIABLE = (StickerStatus.ACTIVE.value, StickerStatus.DEACTIVATED.value)
+STAFF_PIN = re.compile(r"\d{4,8}")
 PHOTO_MAX_SIDE = 1280
 PHOTO_MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 
@@ -199,6 +201,21 @@ def revoke_device(session: Session, device: KioskDevice, *, now: datetime | None
     device.token_hash = None
     device.pairing_hash = None
     session.add(device)
+
+
+def set_staff_pin(session: Session, location: KioskLocation, pin: str | None) -> None:
+    """Require `pin` on the desk's staff screens; None removes the requirement."""
+    if pin is not None and not STAFF_PIN.fullmatch(pin):
+        raise KioskError("a staff PIN is 4 to 8 digits")
+    location.staff_pin_hash = accounts.hash_password(pin) if pin else None
+    session.add(location)
+
+
+def check_staff_pin(location: KioskLocation, pin: str) -> bool:
+    """True if the desk has no PIN or `pin` is its PIN."""
+    if not location.staff_pin_hash:
+        return True
+    return bool(STAFF_PIN.fullmatch(pin or "")) and accounts.verify_password(location.staff_pin_hash, pin)
 
 
 # --- cases ---

@@ -9,8 +9,8 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import BooleanField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from stickerreg import qr
 from stickerreg.models import KioskLocation, Role
@@ -47,6 +47,11 @@ class LocationForm(FlaskForm):
     hold_days = IntegerField(_l("Days to keep items before they are listed as not collected"), default=30,
                              validators=[InputRequired(_l("Enter a number of days.")),
                                          NumberRange(1, 365, _l("Choose %(min)d to %(max)d days."))])
+    staff_pin = PasswordField(
+        _l("New staff PIN (4 to 8 digits; empty keeps the current one)"),
+        validators=[Optional(), Regexp(r"^\d{4,8}$", message=_l("A staff PIN is 4 to 8 digits."))],
+    )
+    remove_staff_pin = BooleanField(_l("No staff PIN: anyone at the kiosk may open the staff screens"))
 
 
 class DeviceNameForm(FlaskForm):
@@ -84,11 +89,17 @@ def _save_location(form: LocationForm, location: KioskLocation | None) -> KioskL
                   hold_days=form.hold_days.data)
     try:
         if location is None:
-            return kiosk.create_location(g.db, **values)
-        return kiosk.update_location(g.db, location, **values)
+            location = kiosk.create_location(g.db, **values)
+        else:
+            kiosk.update_location(g.db, location, **values)
     except KioskError:
         form.name.errors.append(_("Another desk has this name."))
         return None
+    if form.remove_staff_pin.data:
+        kiosk.set_staff_pin(g.db, location, None)
+    elif form.staff_pin.data:
+        kiosk.set_staff_pin(g.db, location, form.staff_pin.data)
+    return location
 
 
 def _location_or_404(location_id: str) -> KioskLocation:

@@ -22,7 +22,7 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from stickerreg import codes
-from stickerreg.models import FoundCase, KioskLocation
+from stickerreg.models import FoundCase, KioskDevice, KioskLocation
 from stickerreg.services import kiosk
 
 DESK = "Hittegods Centralstationen"
@@ -306,3 +306,33 @@ def test_a_slow_mouse_click_below_the_fold_is_not_lost(tablet: Page):
         page.get_by_role("button", name="Cancel").click(delay=150)
         expect(page.get_by_role("heading", level=1)).to_have_text(SCAN_HEADING)
         scripts_ready(page)
+
+
+def test_the_staff_screens_open_with_the_desks_pin_until_the_start_screen(tablet: Page, session, desk,
+                                                                          sticker_factory):
+    kiosk.set_staff_pin(session, desk, "2468")
+    details = kiosk.HandIn(category="keys", description=DESCRIPTION, storage_place=STORAGE)
+    device = session.exec(select(KioskDevice)).one()
+    kiosk.hand_in(session, device=device, sticker_code=None, details=details, key=b"test-secret-key")
+    session.commit()
+    page = tablet
+    scripts_ready(page)
+
+    page.get_by_role("button", name="Items at this desk (staff)").tap()
+    expect(page.get_by_role("heading", level=1)).to_have_text("For the desk's staff")
+    expect(page.get_by_text(DESCRIPTION)).to_have_count(0)
+    expect(page.get_by_label("Staff PIN")).to_be_focused()
+    page.keyboard.type("1111")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("That is not this desk's staff PIN.")).to_be_visible()
+    settled(page)
+    page.keyboard.type("2468")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Items at this desk")
+    expect(page.get_by_role("cell", name=DESCRIPTION)).to_be_visible()
+
+    page.get_by_role("button", name="Back").tap()
+    expect(page.get_by_role("heading", level=1)).to_have_text(SCAN_HEADING)
+    scripts_ready(page)
+    page.get_by_role("button", name="Items at this desk (staff)").tap()
+    expect(page.get_by_role("heading", level=1)).to_have_text("For the desk's staff")

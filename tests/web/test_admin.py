@@ -70,6 +70,28 @@ def test_an_admin_adds_a_desk_pairs_a_screen_renames_and_revokes_it(app, session
     assert tablet.get("/kiosk/").status_code == 403
 
 
+def test_an_admin_sets_and_removes_the_desks_staff_pin(session, admin_client):
+    location = kiosk.create_location(session, name="Desk", address="Street 1", opening_hours="9-17")
+    session.commit()
+    url = f"/admin/kiosks/{location.public_id}"
+    form = {"name": "Desk", "address": "Street 1", "opening_hours": "9-17", "hold_days": "30"}
+
+    too_short = admin_client.post(url, data={**form, "staff_pin": "12", "csrf_token": csrf_token(admin_client, url)})
+    assert too_short.status_code == 422 and "A staff PIN is 4 to 8 digits." in visible(too_short)
+    admin_client.post(url, data={**form, "staff_pin": "8642", "csrf_token": csrf_token(admin_client, url)})
+    session.refresh(location)
+    assert location.staff_pin_hash.startswith("$argon2") and "8642" not in location.staff_pin_hash
+    assert kiosk.check_staff_pin(location, "8642") and not kiosk.check_staff_pin(location, "8641")
+    assert "Staff PIN: set" in visible(admin_client.get(url))
+
+    admin_client.post(url, data={**form, "csrf_token": csrf_token(admin_client, url)})  # empty keeps it
+    session.refresh(location)
+    assert location.staff_pin_hash
+    admin_client.post(url, data={**form, "remove_staff_pin": "y", "csrf_token": csrf_token(admin_client, url)})
+    session.refresh(location)
+    assert location.staff_pin_hash is None
+
+
 def test_desk_forms_explain_their_errors(session, admin_client):
     kiosk.create_location(session, name="Taken", address="x", opening_hours="y")
     session.commit()
@@ -114,4 +136,8 @@ def test_the_cli_manages_desks_and_screens(app, session):
     assert revoked.exit_code == 0
     assert "revoked" in cli.invoke(args=["kiosk", "devices", "--location", "Centralen"]).output
     assert cli.invoke(args=["kiosk", "pair", "--location", "Nowhere"]).exit_code == 2
+    assert cli.invoke(args=["kiosk", "add-location", "--name", "Other", "--address", "x", "--hours", "y",
+                            "--staff-pin", "12ab"]).exit_code == 2
+    assert cli.invoke(args=["kiosk", "add-location", "--name", "Other", "--address", "x", "--hours", "y",
+                            "--staff-pin", "1357"]).exit_code == 0
     assert cli.invoke(args=["kiosk", "revoke", "--location", "Centralen", "--device", "nope"]).exit_code == 2

@@ -482,3 +482,57 @@ def test_the_desk_finds_a_case_by_its_receipt_reference_or_description(session, 
     nothing = kiosk_client.get("/kiosk/cases", query_string={"q": "<b>zebra</b>"})
     assert nothing.status_code == 200 and "No waiting item matches" in visible(nothing)
     assert "<b>zebra" not in nothing.get_data(as_text=True)
+
+
+# --- the desk's staff PIN ---------------------------------------------------------------
+
+
+@pytest.fixture
+def pin_desk(session, desk):
+    kiosk.set_staff_pin(session, desk, "2468")
+    session.commit()
+    return desk
+
+
+def unlock(client, pin: str, next_url: str = "/kiosk/cases"):
+    return client.post("/kiosk/staff", data={"pin": pin, "next": next_url,
+                                             "csrf_token": csrf_token(client, "/kiosk/hand-in")})
+
+
+def test_staff_screens_ask_for_the_desks_pin(session, pin_desk, kiosk_client, sticker_factory):
+    hand_in(kiosk_client, sticker_factory().code, description="Red umbrella")
+    case = only_case(session)
+    locked = kiosk_client.get("/kiosk/cases")
+    assert locked.status_code == 200 and "Staff PIN" in visible(locked)
+    assert "Red umbrella" not in visible(locked) and "Shelf B3" not in visible(locked)
+    code = kiosk.pickup_code(case.public_id, key=SECRET)
+    refused = kiosk_client.post("/kiosk/pickup", data={"code": code, "staff": "KL",
+                                                       "csrf_token": csrf_token(kiosk_client, "/kiosk/hand-in")})
+    assert refused.status_code == 403 and only_case(session).status == FoundCaseStatus.WAITING
+
+    assert unlock(kiosk_client, "2468").headers["Location"] == "/kiosk/cases"
+    assert "Red umbrella" in visible(kiosk_client.get("/kiosk/cases"))
+    assert "Pickup code" in visible(kiosk_client.get("/kiosk/pickup"))
+    kiosk_client.get("/kiosk/")  # back at the start screen (also where the idle reset lands)
+    assert "Red umbrella" not in visible(kiosk_client.get("/kiosk/cases"))
+    assert only_case(session).finder_name is None
+
+
+def test_a_wrong_staff_pin_is_refused_and_throttled(pin_desk, kiosk_client):
+    wrong = unlock(kiosk_client, "1234")
+    assert wrong.status_code == 422 and "That is not this desk" in visible(wrong)
+    assert "1234" not in wrong.get_data(as_text=True)
+    statuses = [unlock(kiosk_client, "1234").status_code for _ in range(5)]
+    assert statuses == [422] * 4 + [429]
+    assert unlock(kiosk_client, "2468").status_code == 429
+
+
+def test_a_staff_unlock_is_for_this_kiosk_only_and_never_leads_elsewhere(app, session, pin_desk, kiosk_client):
+    response = unlock(kiosk_client, "2468", next_url="https://evil.example/")
+    assert response.headers["Location"] == "/kiosk/"
+    second_screen = pair(app, session, pin_desk, name="Counter 2")
+    assert "Staff PIN" in visible(second_screen.get("/kiosk/cases"))
+
+
+def test_desks_without_a_pin_open_the_staff_screens_directly(kiosk_client):
+    assert "Waiting to be collected" in visible(kiosk_client.get("/kiosk/cases"))
