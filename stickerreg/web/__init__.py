@@ -109,7 +109,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(codes.display, "display_code")
     # The form-field macro is used by every form page, so it is a global, not an import.
     macros = app.jinja_env.get_template("_macros.html").module
-    app.jinja_env.globals.update(field=macros.field, notices=macros.notices)
+    app.jinja_env.globals.update(field=macros.field, notices=macros.notices, inbox_entry=macros.inbox_entry)
     app.after_request(security_headers)
     app.register_blueprint(finder.bp)
     app.register_blueprint(auth.bp)
