@@ -8,7 +8,6 @@ from functools import wraps
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import logout_user
 
 from kiosk import DEVICE_COOKIE, DEVICE_COOKIE_AGE, bp, device_key
 from kiosk.forms import HandInForm, PickupForm, StaffPinForm
@@ -18,6 +17,7 @@ from stickerreg.models import KioskLocation, utcnow
 from stickerreg.services import kiosk
 from stickerreg.services.kiosk import PhotoError
 from stickerreg.web import is_htmx
+from stickerreg.web.auth import sign_out
 from stickerreg.web.forms import ConfirmForm
 
 # A receipt can be shown again only briefly, on the device that took the item in.
@@ -60,8 +60,7 @@ def pair(token: str):
     if paired is None:
         return render_template("kiosk/pair_invalid.html"), 404
     g.db.commit()
-    logout_user()  # a kiosk is nobody's signed-in browser
-    session.clear()
+    sign_out()  # a kiosk is nobody's signed-in browser
     response = redirect(url_for(".scan"), 303)
     response.set_cookie(DEVICE_COOKIE, paired[1], max_age=DEVICE_COOKIE_AGE, httponly=True,
                         samesite="Lax", secure=request.is_secure, path="/")

@@ -77,6 +77,15 @@ def sign_in(user: User, *, method: str) -> None:
     login_user(Principal(user, token))
 
 
+def sign_out() -> None:
+    """End this browser's session on the server (a copied cookie is useless) and here."""
+    if current_user.is_authenticated:
+        accounts.end_session(g.db, current_user.token)
+        g.db.commit()
+    logout_user()
+    session.clear()
+
+
 def require_live_link(token: str, purpose: TokenPurpose) -> None:
     """A used, expired or unknown mailed link ends here, with one friendly page."""
     if accounts.peek_token(g.db, token, purpose) is None:
@@ -132,10 +141,7 @@ def login():
 @login_required
 def logout():
     """Sign out here; the session ends on the server, so a copied cookie is useless."""
-    accounts.end_session(g.db, current_user.token)
-    g.db.commit()
-    logout_user()
-    session.clear()
+    sign_out()
     flash(_("You have signed out."), "info")
     return redirect(url_for("finder.index"), 303)
 

@@ -13,7 +13,15 @@ from PIL import Image
 from sqlmodel import select
 
 from stickerreg import codes, tokens
-from stickerreg.models import FoundCase, FoundCaseStatus, KioskDevice, OutboxMessage, StickerStatus, utcnow
+from stickerreg.models import (
+    FoundCase,
+    FoundCaseStatus,
+    KioskDevice,
+    LoginSession,
+    OutboxMessage,
+    StickerStatus,
+    utcnow,
+)
 from stickerreg.services import kiosk, stickers
 
 SECRET = b"test-secret-key"  # the test app's SECRET_KEY keys the pickup codes
@@ -159,6 +167,8 @@ def test_pairing_signs_out_whoever_was_signed_in(app, session, desk, user_factor
     client.post(f"/kiosk/pair/{token}", data={"csrf_token": csrf_token(client, f"/kiosk/pair/{token}")})
     client.delete_cookie("kiosk_device")  # even without the device cookie, nobody is signed in any more
     assert client.get("/admin/kiosks").status_code == 404
+    session.expire_all()
+    assert session.exec(select(LoginSession).where(LoginSession.user_id == admin.id)).all() == []  # ended on the server
 
 
 def test_a_desk_never_sees_another_desks_cases(app, session, desk, kiosk_client, sticker_factory):
