@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 
@@ -14,6 +15,15 @@ def new_token() -> str:
 def new_public_id() -> str:
     """A short random identifier for URLs that are also protected by an owner check."""
     return secrets.token_urlsafe(12)
+
+
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_public_id(value: str | None) -> bool:
+    """Could `value` be a public id or code from a URL? Checked before any lookup, so
+    hostile text (NUL bytes, which PostgreSQL refuses outright) never reaches a query."""
+    return isinstance(value, str) and _PUBLIC_ID.fullmatch(value) is not None
 
 
 def hash_token(token: str) -> str:

@@ -94,6 +94,8 @@ def update_location(session: Session, location: KioskLocation, *, name: str, add
 def find_location(session: Session, name_or_id: str) -> KioskLocation | None:
     """A desk by its exact name (case-insensitive) or its public id."""
     key = name_or_id.strip()
+    if not key or "\x00" in key:
+        return None
     return session.exec(
         select(KioskLocation).where(
             (func.lower(KioskLocation.name) == key.lower()) | (KioskLocation.public_id == key)
@@ -102,6 +104,8 @@ def find_location(session: Session, name_or_id: str) -> KioskLocation | None:
 
 
 def location_by_public_id(session: Session, public_id: str) -> KioskLocation | None:
+    if not tokens.is_public_id(public_id):
+        return None
     return session.exec(select(KioskLocation).where(KioskLocation.public_id == public_id)).first()
 
 
@@ -185,6 +189,8 @@ def devices(session: Session, location: KioskLocation) -> list[KioskDevice]:
 
 
 def find_device(session: Session, location: KioskLocation, public_id: str) -> KioskDevice | None:
+    if not tokens.is_public_id(public_id):
+        return None
     return session.exec(
         select(KioskDevice).where(KioskDevice.location_id == location.id, KioskDevice.public_id == public_id)
     ).first()
@@ -359,6 +365,8 @@ def _close(session: Session, case: FoundCase, *, device: KioskDevice, staff: str
 
 def case_at(session: Session, location: KioskLocation, public_id: str) -> FoundCase | None:
     """A case of this desk (another desk's case looks missing)."""
+    if not tokens.is_public_id(public_id):
+        return None
     return session.exec(
         select(FoundCase).where(FoundCase.location_id == location.id, FoundCase.public_id == public_id)
     ).first()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, select
 
+from stickerreg import tokens
 from stickerreg.models import Conversation, FoundCase, Sticker, User
 
 # Each owned model is looked up by its public key (never a sequential id) and its owner.
@@ -26,6 +27,6 @@ _OWNED: dict[type, Callable[[str, User], object]] = {
 
 def owned(session: Session, model: type, key: str, owner: User):
     """The `model` row with public key `key` if `owner` owns it, else None."""
-    if not key or len(key) > 64:
+    if not tokens.is_public_id(key):
         return None
     return session.exec(_OWNED[model](key, owner)).first()

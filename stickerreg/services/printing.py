@@ -205,7 +205,9 @@ def _mint_sets(session: Session, batch: Batch, sizes: Sequence[int]) -> None:
 def find_batch(session: Session, public_id: str) -> Batch | None:
     """The batch with this public id (typed in any case, with stray spaces), or None."""
     cleaned = (public_id or "").strip().upper()[:24]
-    return session.exec(select(Batch).where(Batch.public_id == cleaned)).first() if cleaned else None
+    if not tokens.is_public_id(cleaned):
+        return None
+    return session.exec(select(Batch).where(Batch.public_id == cleaned)).first()
 
 
 def list_batches(session: Session, *, limit: int = 200) -> list[Batch]:
@@ -511,7 +513,7 @@ def export_dir(config: Mapping[str, object], instance_path: str | Path) -> Path:
 
 def find_job(session: Session, public_id: str) -> ExportJob | None:
     """The export job with this public id, or None."""
-    if not public_id or len(public_id) > 24:
+    if not tokens.is_public_id(public_id) or len(public_id) > 24:
         return None
     return session.exec(select(ExportJob).where(ExportJob.public_id == public_id)).first()
 
