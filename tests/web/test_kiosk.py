@@ -458,6 +458,10 @@ def test_uncollected_cases_are_listed_for_the_desk(session, desk, kiosk_client, 
     text = visible(kiosk_client.get("/kiosk/cases"))
     assert "1 item not collected within 30 days" in text
     assert text.index("Old umbrella") < text.index("Waiting to be collected") < text.index("New phone")
+    desk.hold_days = 1
+    session.add(desk)
+    session.commit()
+    assert "1 item not collected within 1 day" in visible(kiosk_client.get("/kiosk/cases"))
 
 
 def test_a_double_close_closes_once(session, desk, kiosk_client, sticker_factory):
