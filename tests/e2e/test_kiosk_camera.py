@@ -76,10 +76,10 @@ def test_the_kiosk_reads_the_owners_pickup_code_with_the_camera(live_server, ses
     assert (collected.status, collected.collected_by) == (FoundCaseStatus.COLLECTED, "KL")
 
 
-def test_without_a_camera_the_kiosk_says_so(live_server, session, desk, browser):
+def test_without_a_camera_the_kiosk_says_so(live_server, session, desk, new_phone):
     _, token = kiosk.start_pairing(session, location=desk, name="PC")
     session.commit()
-    page = browser.new_context(base_url=live_server.base_url).new_page()
+    page = new_phone(viewport={"width": 1280, "height": 800}, is_mobile=False).new_page()
     page.goto(f"/kiosk/pair/{token}?lang=en")
     page.get_by_role("button", name="Pair this screen").click()
     page.get_by_role("button", name="Scan with the camera").click()

@@ -463,7 +463,8 @@ def test_idle_reset_does_not_loop_on_the_empty_scan_screen(kiosk_context: Browse
     page.goto(url)
     page.wait_for_timeout(1200)
     assert page.url == url
-    page.evaluate("Kiosk.resetNow()")
+    # Later, not inside evaluate: the navigation must not race the evaluate's answer.
+    page.evaluate("() => { setTimeout(Kiosk.resetNow, 0); }")
     page.wait_for_url("**/reset.html", timeout=5000)
 
 
@@ -482,7 +483,8 @@ def test_a_swapped_in_screen_is_set_up(kiosk: Page) -> None:
         "**/next-screen",
         lambda route: route.fulfill(body=screen_html(other_field=False), content_type="text/html"),
     )
-    kiosk.evaluate("htmx.ajax('GET', '/next-screen', {target: '#screen', swap: 'outerHTML'})")
+    # Not awaited: the expectations below wait (with a timeout) for the swap instead.
+    kiosk.evaluate("() => { htmx.ajax('GET', '/next-screen', {target: '#screen', swap: 'outerHTML'}); }")
     expect(kiosk.locator("#other")).to_have_count(0)
     expect(kiosk.locator("[data-kiosk-keypad]")).to_be_visible()
     expect(kiosk.locator("#scan-input")).to_be_focused()
