@@ -81,6 +81,13 @@ def _idle_seconds() -> int:
     return int(current_app.config["KIOSK_IDLE_SECONDS"])
 
 
+def pairing_url(token: str) -> str:
+    """The pairing link at the public address (the one the CLI prints and the admin page
+    shows), whatever host a request came in on; needs no request, so the CLI can use it."""
+    path = current_app.url_map.bind("localhost").build("kiosk.pair", {"token": token})
+    return current_app.config["PUBLIC_BASE_URL"] + path
+
+
 def confine_devices():
     """A browser with a live device cookie stays inside /kiosk (and static files)."""
     if device_cookie() is None or request.path.startswith(("/kiosk/", "/static/")):

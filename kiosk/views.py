@@ -208,7 +208,8 @@ def cases():
     reference from a receipt or words of a description."""
     location = g.kiosk_location
     query = request.args.get("q", "")[:100].strip()
-    waiting = kiosk.search_waiting(g.db, location, query)
-    overdue = [case for case in waiting if kiosk.is_overdue(case, location)]
-    return screen("cases", overdue=overdue, recent=[case for case in waiting if case not in overdue], query=query)
+    overdue, recent = [], []
+    for case in kiosk.search_waiting(g.db, location, query):
+        (overdue if kiosk.is_overdue(case, location) else recent).append(case)
+    return screen("cases", overdue=overdue, recent=recent, query=query)
 

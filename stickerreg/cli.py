@@ -15,6 +15,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 from werkzeug.serving import run_simple
 
+from kiosk import pairing_url
 from stickerreg import codes, db
 from stickerreg.emails import composer
 from stickerreg.mail import transport_from_config
@@ -366,7 +367,7 @@ def kiosk_pair(location_name: str, device_name: str) -> None:
         device, token = kiosk.start_pairing(session, location=location, name=device_name)
         session.commit()
         minutes = int(kiosk.PAIRING_LIFETIME.total_seconds() // 60)
-        click.echo(f"{_base_url()}/kiosk/pair/{token}")
+        click.echo(pairing_url(token))
         click.echo(f"open it in the kiosk's browser within {minutes} minutes (device {device.public_id})", err=True)
 
 

@@ -55,7 +55,7 @@ def composer(app: Flask) -> Composer:
 def _finder_message(session: Session, row: OutboxMessage) -> EmailMessage | None:
     conversation, message = _load(session, row)
     sticker = session.get(Sticker, conversation.sticker_id) if conversation else None
-    owner = session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
+    owner = _owner_of(session, sticker)
     if owner is None or conversation.status != ConversationStatus.OPEN:
         return None  # sticker gone or conversation closed since: nothing to tell
     if not owner.notify_by_email:
@@ -89,7 +89,7 @@ def _owner_reply(session: Session, row: OutboxMessage) -> EmailMessage | None:
 def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
     # Only the time of the scan: nothing about who scanned, not even a rough place.
     sticker = session.get(Sticker, row.payload.get("sticker_id"))
-    owner = session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
+    owner = _owner_of(session, sticker)
     if owner is None or not (stickers.is_active(sticker) and sticker.lost_mode and sticker.scan_alerts):
         return None  # lost mode or alerts turned off since: nothing to tell
     with force_locale(owner.locale):
@@ -107,7 +107,7 @@ def _found_case(session: Session, row: OutboxMessage) -> EmailMessage | None:
     # Where and when to collect; the pickup code stays behind the account's sign-in.
     case = session.get(FoundCase, row.payload.get("case_id"))
     sticker = session.get(Sticker, case.sticker_id) if case and case.sticker_id else None
-    owner = session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
+    owner = _owner_of(session, sticker)
     if owner is None or case.status != FoundCaseStatus.WAITING or not owner.notify_by_email:
         return None  # collected since, or the owner reads notices in their account only
     location = session.get(KioskLocation, case.location_id)
@@ -130,6 +130,10 @@ def _item_returned(session: Session, row: OutboxMessage) -> EmailMessage | None:
         return None
     with force_locale(conversation.finder_locale):
         return _email(row, conversation.finder_email, _("The owner has the item back"), "emails/item_returned", {})
+
+
+def _owner_of(session: Session, sticker: Sticker | None) -> User | None:
+    return session.get(User, sticker.owner_id) if sticker and sticker.owner_id else None
 
 
 def _load(session: Session, row: OutboxMessage) -> tuple[Conversation | None, Message | None]:

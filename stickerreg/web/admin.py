@@ -5,13 +5,14 @@ Admins only; to everyone else, signed in or not, every URL here answers 404.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from kiosk import pairing_url
 from stickerreg import qr
 from stickerreg.models import KioskLocation, Role
 from stickerreg.services import kiosk
@@ -102,17 +103,10 @@ def _save_location(form: LocationForm, location: KioskLocation | None) -> KioskL
     return location
 
 
-def _location_or_404(location_id: str) -> KioskLocation:
-    location = kiosk.location_by_public_id(g.db, location_id)
-    if location is None:
-        abort(404)
-    return location
-
-
 @bp.route("/kiosks/<location_id>", methods=["GET", "POST"])
 def kiosk_location(location_id: str):
     """One desk: its details, its screens, and pairing a new one."""
-    location = _location_or_404(location_id)
+    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
     form = LocationForm(obj=location)
     if request.method == "POST" and form.validate_on_submit() and _save_location(form, location):
         g.db.commit()
@@ -131,34 +125,22 @@ def _location_page(location: KioskLocation, **context):
 @bp.post("/kiosks/<location_id>/pair")
 def pair_device(location_id: str):
     """Start pairing a screen: the one-time link is shown now, and never again."""
-    location = _location_or_404(location_id)
+    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
     form = DeviceNameForm()
     if not form.validate_on_submit():
         return _location_page(location, pair_form=form), 422
     device, token = kiosk.start_pairing(g.db, location=location, name=form.name.data, created_by=g.user)
     g.db.commit()
-    link = _pairing_link(token)
+    link = pairing_url(token)
     return render("admin/pairing.html", location=location, device=device, link=link, link_qr=qr.svg_text(link),
                   minutes=int(kiosk.PAIRING_LIFETIME.total_seconds() // 60))
-
-
-def _pairing_link(token: str) -> str:
-    # The public address, as the CLI prints it (not whatever host the admin browses on).
-    return f"{current_app.config['PUBLIC_BASE_URL']}{url_for('kiosk.pair', token=token)}"
-
-
-def _device_or_404(location: KioskLocation, device_id: str):
-    device = kiosk.find_device(g.db, location, device_id)
-    if device is None:
-        abort(404)
-    return device
 
 
 @bp.post("/kiosks/<location_id>/devices/<device_id>/rename")
 def rename_device(location_id: str, device_id: str):
     """Give a screen a clearer name."""
-    location = _location_or_404(location_id)
-    device = _device_or_404(location, device_id)
+    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
+    device = kiosk.find_device(g.db, location, device_id) or abort(404)
     form = DeviceNameForm()
     if not form.validate_on_submit():
         return _location_page(location, rename_errors={device.public_id: form.name.errors}), 422
@@ -171,8 +153,8 @@ def rename_device(location_id: str, device_id: str):
 @bp.post("/kiosks/<location_id>/devices/<device_id>/revoke")
 def revoke_device(location_id: str, device_id: str):
     """Unpair a screen (lost, stolen or replaced): it is logged out on its next request."""
-    location = _location_or_404(location_id)
-    device = _device_or_404(location, device_id)
+    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
+    device = kiosk.find_device(g.db, location, device_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
         return _location_page(location), 422
     kiosk.revoke_device(g.db, device)

@@ -195,13 +195,13 @@ def new_batch():
 @bp.get("/batches/<public_id>")
 def batch(public_id: str):
     """A batch: its state and history, the next step, exports and misprints."""
-    return _batch_page(_batch_or_404(public_id))
+    return _batch_page(printing.find_batch(g.db, public_id) or abort(404))
 
 
 @bp.route("/batches/<public_id>/mark", methods=["GET", "POST"])
 def mark(public_id: str):
     """Confirm and take one step (`to` names it): mint, exported, printed, shipped or void."""
-    batch = _batch_or_404(public_id)
+    batch = printing.find_batch(g.db, public_id) or abort(404)
     form = MarkForm(to=request.args.get("to"))
     to = form.to.data if form.to.data in ACTION_LABELS else None
     page = ("printshop/mark.html", "printshop/_mark_form.html")
@@ -225,7 +225,7 @@ def mark(public_id: str):
 @bp.post("/batches/<public_id>/void")
 def void(public_id: str):
     """Void misprinted stickers or sets and mint their reprint; shows the reprint batch."""
-    batch = _batch_or_404(public_id)
+    batch = printing.find_batch(g.db, public_id) or abort(404)
     form = VoidForm()
     if not form.validate_on_submit():
         return _batch_page(batch, void_form=form), 422
@@ -245,7 +245,7 @@ def void(public_id: str):
 @bp.post("/batches/<public_id>/exports")
 def start_export(public_id: str):
     """Queue an export and start its worker; answers with the progress (fragment or page)."""
-    batch = _batch_or_404(public_id)
+    batch = printing.find_batch(g.db, public_id) or abort(404)
     form = ExportForm()
     if not form.validate_on_submit():
         return _export_refused(batch, _("Choose one of the export buttons.")), 422
@@ -263,14 +263,14 @@ def start_export(public_id: str):
 @bp.get("/exports/<public_id>")
 def export(public_id: str):
     """An export's progress: the page, or for htmx the fragment that polls itself."""
-    job = _job_or_404(public_id)
+    job = printing.find_job(g.db, public_id) or abort(404)
     return render("printshop/export.html", "printshop/_export_progress.html", job=job, batch=g.db.get(Batch, job.batch_id))
 
 
 @bp.get("/exports/<public_id>/download")
 def download(public_id: str):
     """The finished file, as an attachment."""
-    job = _job_or_404(public_id)
+    job = printing.find_job(g.db, public_id) or abort(404)
     path = printing.downloadable(job, _export_dir())
     if path is None:
         abort(404)
@@ -281,18 +281,6 @@ def download(public_id: str):
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _batch_or_404(public_id: str) -> Batch:
-    batch = printing.find_batch(g.db, public_id)
-    if batch is None:
-        abort(404)
-    return batch
-
-
-def _job_or_404(public_id: str) -> ExportJob:
-    job = printing.find_job(g.db, public_id)
-    if job is None:
-        abort(404)
-    return job
 
 
 def _batch_page(batch: Batch, *, void_form: VoidForm | None = None, export_error: str | None = None):
