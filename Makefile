@@ -46,7 +46,7 @@ run: install $(INSTANCE)/secret_key
 
 # A one-time pairing link (15 minutes) for the demo desk that `make run` seeds.
 kiosk-pair: install $(INSTANCE)/secret_key
-	@SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) kiosk pair --location "Hittegods Centralstationen"
+	@SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) kiosk pair --desk "Hittegods Centralstationen"
 
 test: install-test
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup

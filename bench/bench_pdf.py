@@ -1,4 +1,4 @@
-"""Benchmark of the print-ready PDF engine (stickerreg.pdf) against a naive baseline.
+"""Benchmark of the print-ready PDF engine (stickerreg.printing.pdf) against a naive baseline.
 
 Run: ``python bench/bench_pdf.py --count 10000`` (``make bench`` does). Everything
 is measured in the same run on the same machine and reported as ratios:
@@ -41,7 +41,8 @@ from qrcode.constants import ERROR_CORRECT_M  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
-from stickerreg import codes, layouts, pdf, qr  # noqa: E402
+from stickerreg import codes, qr  # noqa: E402
+from stickerreg.printing import layouts, pdf  # noqa: E402
 
 BASE_URL = "https://stickerreg.se"
 TARGET_RATIO = 0.05  # ours / baseline time

@@ -3,20 +3,21 @@
 A kiosk is a browser paired with one desk. Its device cookie carries a random token whose
 hash is a kiosk_devices row; revoking the row logs the kiosk out on its next request. A
 browser holding a live device cookie is kept inside /kiosk: it never sees account, admin,
-print-shop or finder pages, and every kiosk page shows only its own desk's cases.
+print-shop or finder pages, and every kiosk page shows only its own desk's items.
 
 Screens are swapped into one `#screen` element by htmx without adding history entries, and
-every page also works as plain HTML forms without JavaScript.
+every page also works as plain HTML forms without JavaScript. Only the app factory
+imports this package.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 
 from stickerreg import tokens
-from stickerreg.models import KioskLocation
-from stickerreg.services import kiosk
-from stickerreg.web import is_htmx, private_page
+from stickerreg.models import Desk
+from stickerreg.services import desks, handed_in
+from stickerreg.web.pages import is_htmx, private_page
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 DEVICE_COOKIE = "kiosk_device"
@@ -51,7 +52,7 @@ def require_device():
     g.page_url = url_for("kiosk.scan")  # language switch on a POST answer: back to the start
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    device = kiosk.device_for_token(g.db, device_cookie())
+    device = desks.device_for_token(g.db, device_cookie())
     if device is None:
         response = make_response(render_template("kiosk/unpaired.html"), 403)
         if is_htmx():
@@ -59,9 +60,9 @@ def require_device():
         if device_cookie() is not None:
             response.delete_cookie(DEVICE_COOKIE, path="/")
         return response
-    kiosk.touch(g.db, device)
+    desks.touch(g.db, device)
     g.kiosk_device = device
-    g.kiosk_location = g.db.get(KioskLocation, device.location_id)
+    g.desk = g.db.get(Desk, device.desk_id)
     return None
 
 
@@ -72,8 +73,8 @@ bp.after_request(private_page)
 def kiosk_globals() -> dict:
     return {
         "idle_seconds": _idle_seconds(),
-        "kiosk_location": g.get("kiosk_location"),
-        "display_reference": kiosk.display_reference,
+        "desk": g.get("desk"),
+        "display_reference": handed_in.display_reference,
     }
 
 
@@ -81,26 +82,14 @@ def _idle_seconds() -> int:
     return int(current_app.config["KIOSK_IDLE_SECONDS"])
 
 
-def pairing_url(token: str) -> str:
-    """The pairing link at the public address (the one the CLI prints and the admin page
-    shows), whatever host a request came in on; needs no request, so the CLI can use it."""
-    path = current_app.url_map.bind("localhost").build("kiosk.pair", {"token": token})
-    return current_app.config["PUBLIC_BASE_URL"] + path
-
-
+@bp.before_app_request
 def confine_devices():
     """A browser with a live device cookie stays inside /kiosk (and static files)."""
     if device_cookie() is None or request.path.startswith(("/kiosk/", "/static/")):
         return None
-    if kiosk.device_for_token(g.db, device_cookie()) is None:
+    if desks.device_for_token(g.db, device_cookie()) is None:
         return None  # a dead cookie: the next kiosk page deletes it
     return redirect(url_for("kiosk.scan"), 303)
-
-
-def register(app: Flask) -> None:
-    """Attach the blueprint and keep kiosk devices inside it."""
-    app.before_request(confine_devices)
-    app.register_blueprint(bp)
 
 
 from kiosk import views  # noqa: E402,F401  (routes)

@@ -1,4 +1,5 @@
-"""Kiosk routes: pairing, the scan screen, hand-in with receipt, pickup and the desk's list."""
+"""Kiosk routes: pairing, the scan screen, hand-in with receipt, pickup and the desk's list
+of handed-in items."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from flask_babel import gettext as _
 
 from kiosk import DEVICE_COOKIE, DEVICE_COOKIE_AGE, bp, device_key
 from kiosk.forms import HandInForm, PickupForm, StaffPinForm
-from stickerreg import codes, qr
+from stickerreg import codes
 from stickerreg.extensions import limiter
-from stickerreg.models import KioskLocation, utcnow
-from stickerreg.services import kiosk
-from stickerreg.services.kiosk import PhotoError
-from stickerreg.web import is_htmx
-from stickerreg.web.auth import sign_out
-from stickerreg.web.forms import ConfirmForm
+from stickerreg.models import Desk, utcnow
+from stickerreg.printing import images
+from stickerreg.services import desks, handed_in
+from stickerreg.services.handed_in import PhotoError
+from stickerreg.web.fields import ConfirmForm
+from stickerreg.web.pages import is_htmx
+from stickerreg.web.sessions import sign_out
 
 # A receipt can be shown again only briefly, on the device that took the item in.
 RECEIPT_WINDOW = timedelta(minutes=10)
@@ -49,14 +51,14 @@ def _key() -> bytes:
 @limiter.limit("20 per hour", methods=["POST"], deduct_when=lambda r: r.status_code == 404)
 def pair(token: str):
     """The one-time pairing link: a button turns this browser into the desk's kiosk."""
-    device = kiosk.pending_pairing(g.db, token)
+    device = desks.pending_pairing(g.db, token)
     if device is None:
         return render_template("kiosk/pair_invalid.html"), 404
     form = ConfirmForm()
     if request.method == "GET" or not form.validate_on_submit():
-        location = g.db.get(KioskLocation, device.location_id)
-        return render_template("kiosk/pair.html", device=device, location=location, form=form)
-    paired = kiosk.complete_pairing(g.db, token)
+        desk = g.db.get(Desk, device.desk_id)
+        return render_template("kiosk/pair.html", device=device, desk=desk, form=form)
+    paired = desks.complete_pairing(g.db, token)
     if paired is None:
         return render_template("kiosk/pair_invalid.html"), 404
     g.db.commit()
@@ -120,41 +122,42 @@ def hand_in():
     except PhotoError:
         form.photo.errors.append(_("That file is not a photo we can read. Take the photo again or leave it out."))
         return screen("hand_in", 422, form=form, code=code)
-    case = kiosk.hand_in(g.db, device=g.kiosk_device, sticker_code=code, details=form.hand_in(),
-                         photo=photo, key=_key())
+    item = handed_in.hand_in(g.db, device=g.kiosk_device, sticker_code=code, details=form.hand_in(),
+                             photo=photo, key=_key())
     g.db.commit()
-    return redirect(url_for(".receipt", case_id=case.public_id), 303)
+    return redirect(url_for(".receipt", item_id=item.public_id), 303)
 
 
 def _photo(form: HandInForm) -> bytes | None:
     upload = form.photo.data
     if upload is None or not getattr(upload, "filename", ""):
         return None
-    return kiosk.prepare_photo(upload.read())
+    return handed_in.prepare_photo(upload.read())
 
 
-@bp.get("/receipt/<case_id>")
-def receipt(case_id: str):
+@bp.get("/receipt/<item_id>")
+def receipt(item_id: str):
     """The finder's receipt: reference number and its QR, printable on 80 mm paper."""
-    case = kiosk.case_at(g.db, g.kiosk_location, case_id)
-    if case is None or case.handed_in_device_id != g.kiosk_device.id or utcnow() - case.created_at > RECEIPT_WINDOW:
+    item = handed_in.item_at(g.db, g.desk, item_id)
+    if item is None or item.handed_in_device_id != g.kiosk_device.id or utcnow() - item.created_at > RECEIPT_WINDOW:
         abort(404)
-    reference = kiosk.display_reference(case.reference)
-    return screen("receipt", case=case, reference=reference, reference_qr=qr.svg(case.reference))
+    reference = handed_in.display_reference(item.reference)
+    return screen("receipt", item=item, reference=reference, reference_qr=images.qr_svg(item.reference))
 
 
 # --- staff screens: pickup and the desk's list ---
 
 
 def _staff_unlocked() -> bool:
-    if not g.kiosk_location.staff_pin_hash:
+    if not g.desk.staff_pin_hash:
         return True
     unlocked = session.get(STAFF_SESSION) or {}
     return unlocked.get("device") == g.kiosk_device.public_id and unlocked.get("until", 0) > time.time()
 
 
-def staff_only(view):
-    """Staff screens ask for the desk's PIN first, when the desk has one."""
+def desk_pin_required(view):
+    """Staff screens ask for the desk's staff PIN first, when the desk has one (the desk's
+    PIN, not a user's role: a kiosk is nobody's signed-in browser)."""
 
     @wraps(view)
     def guarded(*args, **kwargs):
@@ -171,45 +174,44 @@ def staff_only(view):
 def staff_unlock():
     """The desk's staff PIN opens the staff screens on this kiosk for a few minutes."""
     form = StaffPinForm()
-    if not form.validate_on_submit() or not kiosk.check_staff_pin(g.kiosk_location, form.pin.data):
+    if not form.validate_on_submit() or not desks.check_staff_pin(g.desk, form.pin.data):
         if form.pin.data and not form.pin.errors:
             form.pin.errors.append(_("That is not this desk's staff PIN."))
         form.pin.data = ""
         return screen("staff_pin", 422, form=form)
     session[STAFF_SESSION] = {"device": g.kiosk_device.public_id, "until": time.time() + STAFF_UNLOCK_SECONDS}
-    target = form.next.data if form.next.data in (url_for(".pickup"), url_for(".cases")) else url_for(".scan")
+    target = form.next.data if form.next.data in (url_for(".pickup"), url_for(".items")) else url_for(".scan")
     return redirect(target, 303)
 
 
 @bp.route("/pickup", methods=["GET", "POST"])
 @limiter.limit("5 per 15 minutes", methods=["POST"], key_func=device_key, deduct_when=_failed)
 @limiter.limit("30 per day", methods=["POST"], deduct_when=_failed,
-               key_func=lambda: "desk:" + str(getattr(g.get("kiosk_location"), "id", request.remote_addr)))
-@staff_only
+               key_func=lambda: "desk:" + str(getattr(g.get("desk"), "id", request.remote_addr)))
+@desk_pin_required
 def pickup():
-    """Staff enter or scan the owner's pickup code; the right code closes the case."""
+    """Staff enter or scan the owner's pickup code; the right code hands the item over."""
     form = PickupForm()
     if request.method == "GET":
         return screen("pickup", form=PickupForm(formdata=None))
     if not form.validate_on_submit():
         return screen("pickup", 422, form=form)
-    case = kiosk.collect(g.db, device=g.kiosk_device, code=form.code.data, staff=form.staff.data, key=_key())
-    if case is None:
+    item = handed_in.collect(g.db, device=g.kiosk_device, code=form.code.data, staff=form.staff.data, key=_key())
+    if item is None:
         form.code.errors.append(_("No item waiting at this desk has that pickup code."))
         return screen("pickup", 422, form=form)
     g.db.commit()
-    return screen("collected", case=case)
+    return screen("collected", item=item)
 
 
-@bp.get("/cases")
-@staff_only
-def cases():
+@bp.get("/items")
+@desk_pin_required
+def items():
     """Items waiting at this desk, the ones past the holding time first; `q` finds a
     reference from a receipt or words of a description."""
-    location = g.kiosk_location
     query = request.args.get("q", "")[:100].strip()
     overdue, recent = [], []
-    for case in kiosk.search_waiting(g.db, location, query):
-        (overdue if kiosk.is_overdue(case, location) else recent).append(case)
-    return screen("cases", overdue=overdue, recent=recent, query=query)
+    for item in handed_in.search_waiting(g.db, g.desk, query):
+        (overdue if handed_in.is_overdue(item, g.desk) else recent).append(item)
+    return screen("items", overdue=overdue, recent=recent, query=query)
 

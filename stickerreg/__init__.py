@@ -6,8 +6,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from stickerreg import config as settings
-from stickerreg import db, i18n, logs
+from stickerreg import i18n, logs, passwords
 from stickerreg.extensions import babel, csrf, limiter, login_manager
+from stickerreg.web import database
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,14 +22,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.defaults())
     app.config.update(settings.from_env())
     app.config.update(config or {})
-    settings.check_secret(app.config, debug=app.debug)
+    settings.check(app.config, debug=app.debug)
+    passwords.configure(settings.password_hash_cost(app.config))
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     public_https = app.config["PUBLIC_BASE_URL"].startswith("https://")
     app.config["SESSION_COOKIE_SECURE"] = public_https
     app.config["PREFERRED_URL_SCHEME"] = "https" if public_https else "http"
-    db.init_app(app)
+    database.init_app(app)  # first: even a request refused by an extension gets g.db
 
     csrf.init_app(app)
     limiter.init_app(app)
@@ -36,9 +38,26 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     logs.init_logging()
-
-    from stickerreg import cli, web
-
-    web.register(app)
-    cli.register(app)
+    _register_blueprints(app)
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Every audience's blueprint, the shared page helpers, error pages and commands.
+    Imported here, not at the top: blueprints build forms and routes at import, and this
+    is the one module that knows them all (nothing else imports a blueprint)."""
+    import kiosk
+    from stickerreg import cli
+    from stickerreg.web import account, admin, auth, bankid, errors, finder, pages, printshop, sessions
+
+    pages.init_app(app)
+    sessions.init_app(app)
+    app.register_blueprint(finder.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(bankid.bp)  # hidden (404) unless BANKID_URL is set
+    app.register_blueprint(printshop.bp)  # 404 to everyone but print-shop staff and admins
+    app.register_blueprint(admin.bp)  # 404 to everyone but admins
+    app.register_blueprint(kiosk.bp)  # paired desk screens; they are kept inside /kiosk
+    errors.init_app(app)
+    cli.init_app(app)

@@ -12,15 +12,17 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from pydantic import ValidationError
 from sqlmodel import select
 from werkzeug.serving import run_simple
 
-from kiosk import pairing_url
 from stickerreg import codes, db
 from stickerreg.emails import composer
 from stickerreg.mail import transport_from_config
-from stickerreg.models import BatchStatus, JobStatus, Role, Sticker, User
-from stickerreg.services import accounts, kiosk, outbox, printing, stickers
+from stickerreg.models import BatchStatus, DeskCreate, JobStatus, Role, Sticker, StickerUpdate, User
+from stickerreg.services import accounts, claims, desks, handed_in, outbox, stickers
+from stickerreg.services.printshop import PrintshopError, UnknownLayout, batches, exports, misprints
+from stickerreg.web.pages import public_url
 
 DEMO_EMAIL = "demo@stickerreg.se"
 DEMO_PASSWORD = "stickerreg-demo-2026"
@@ -92,7 +94,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
     click.echo(f"unclaimed set to claim at {base}/account/claim: activation code {fresh['activation_code']}")
     for code in fresh["stickers"]:
         click.echo(f"  {codes.display(code)}")
-    click.echo(f"admin: {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (pairs kiosks at {base}/admin/kiosks)")
+    click.echo(f"admin: {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (pairs kiosks at {base}/admin/desks)")
     click.echo(f"kiosk desk: {result['desk']}, staff PIN {DEMO_STAFF_PIN} (or pair from the shell: make kiosk-pair)")
 
 
@@ -101,20 +103,20 @@ def _demo_desk(session):
     if accounts.find_by_email(session, DEMO_ADMIN_EMAIL) is None:
         accounts.create_user(session, email=DEMO_ADMIN_EMAIL, password=DEMO_PASSWORD, verified=True,
                              role=Role.ADMIN, display_name="Demo Admin")
-    desk = kiosk.find_location(session, DEMO_DESK["name"])
+    desk = desks.find_desk(session, DEMO_DESK["name"])
     if desk is None:
-        desk = kiosk.create_location(session, **DEMO_DESK)
-        kiosk.set_staff_pin(session, desk, DEMO_STAFF_PIN)
+        desk = desks.create_desk(session, DeskCreate(**DEMO_DESK))
+        desks.set_staff_pin(session, desk, DEMO_STAFF_PIN)
     return desk
 
 
 def _demo_set(session, owner: User) -> list[Sticker]:
     """The demo owner's stickers, claimed and set up the way a customer does it."""
     minted = stickers.mint_set(session, size=len(DEMO_STICKERS))
-    stickers.claim_set(session, owner=owner, sticker_code=minted.stickers[0].code,
-                       activation_code=minted.activation_code)
+    claims.claim_set(session, owner=owner, sticker_code=minted.stickers[0].code,
+                     activation_code=minted.activation_code)
     for sticker, spec in zip(minted.stickers, DEMO_STICKERS, strict=True):
-        stickers.update_sticker(session, sticker, stickers.StickerUpdate(**spec))
+        stickers.update_sticker(session, sticker, StickerUpdate(**spec))
     return minted.stickers
 
 
@@ -206,30 +208,30 @@ batch_group = AppGroup("batch", help="Print-shop batches: create, export, mark, 
 
 
 def _batch_or_fail(session, public_id: str):
-    batch = printing.find_batch(session, public_id)
+    batch = batches.find_batch(session, public_id)
     if batch is None:
         raise click.BadParameter(f"no batch {public_id!r}", param_hint="BATCH_ID")
     return batch
 
 
-def _usage(error: printing.PrintingError) -> click.UsageError:
+def _usage(error: PrintshopError) -> click.UsageError:
     """The service's reason as a click error (exit code 2)."""
-    if isinstance(error, printing.UnknownLayout):
+    if isinstance(error, UnknownLayout):
         return click.BadParameter(str(error), param_hint="--layout")
     return click.UsageError(str(error))
 
 
 @batch_group.command("create")
-@click.option("--count", required=True, type=click.IntRange(1, printing.MAX_COUNT), help="Stickers in the batch.")
-@click.option("--set-size", required=True, type=click.IntRange(1, printing.MAX_SET_SIZE), help="Stickers per set.")
+@click.option("--count", required=True, type=click.IntRange(1, batches.MAX_COUNT), help="Stickers in the batch.")
+@click.option("--set-size", required=True, type=click.IntRange(1, batches.MAX_SET_SIZE), help="Stickers per set.")
 @click.option("--layout", required=True, help="Label stock, e.g. a4-3x7.")
 @click.option("--product", required=True, help="Product text for the manifest and the batch list.")
 def batch_create(count: int, set_size: int, layout: str, product: str) -> None:
     """Create and mint a batch; prints only its public id (for scripts)."""
     with db.session_scope(_engine()) as session:
         try:
-            batch = printing.create_and_mint(session, count=count, set_size=set_size, layout=layout, product=product)
-        except printing.PrintingError as error:
+            batch = batches.create_and_mint(session, count=count, set_size=set_size, layout=layout, product=product)
+        except PrintshopError as error:
             raise _usage(error) from None
         session.commit()
         click.echo(batch.public_id)
@@ -239,14 +241,14 @@ def batch_create(count: int, set_size: int, layout: str, product: str) -> None:
 def batch_list() -> None:
     """The newest batches: id, status, count, set size, layout and product."""
     with db.session_scope(_engine()) as session:
-        for batch in printing.list_batches(session):
+        for batch in batches.list_batches(session):
             click.echo(f"{batch.public_id}  {batch.status:<9} {batch.count:>6} x{batch.set_size:<3} "
                        f"{batch.layout:<12} {batch.product}")
 
 
 @batch_group.command("export")
 @click.argument("batch_id")
-@click.option("--format", "fmt", required=True, type=click.Choice(list(printing.FORMATS)))
+@click.option("--format", "fmt", required=True, type=click.Choice(list(exports.FORMATS)))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Where to write the file.")
 @click.option("--crop-marks", is_flag=True, help="Add cutting marks to the sticker PDF (sheet layouts).")
@@ -255,14 +257,14 @@ def batch_export(batch_id: str, fmt: str, out: Path, crop_marks: bool) -> None:
     with db.session_scope(_engine()) as session:
         batch = _batch_or_fail(session, batch_id)
         try:
-            job = printing.start_export(session, batch, fmt)
-        except printing.PrintingError as error:
+            job = exports.start_export(session, batch, fmt)
+        except PrintshopError as error:
             raise _usage(error) from None
         session.commit()
-    out_dir = printing.export_dir(current_app.config, current_app.instance_path)
+    out_dir = exports.export_dir(current_app.config, current_app.instance_path)
     with click.progressbar(length=max(job.total, 1), label=f"{fmt} {batch.public_id}", file=sys.stderr) as bar:
         # The CLI is its own process, so the PDF engine may use the second core.
-        job = printing.run_export(_engine(), job.id, out_dir, base_url=_base_url(), workers=min(2, os.cpu_count() or 1),
+        job = exports.run_export(_engine(), job.id, out_dir, base_url=_base_url(), workers=min(2, os.cpu_count() or 1),
                                   crop_marks=crop_marks and fmt == "pdf",
                                   on_progress=lambda done, total: bar.update(done - bar.pos))
     if job.status != JobStatus.DONE:
@@ -281,8 +283,8 @@ def batch_mark(batch_id: str, status: str) -> None:
     with db.session_scope(_engine()) as session:
         batch = _batch_or_fail(session, batch_id)
         try:
-            printing.mark(session, batch, status)
-        except printing.PrintingError as error:
+            batches.mark(session, batch, status)
+        except PrintshopError as error:
             raise _usage(error) from None
         session.commit()
         click.echo(f"{batch.public_id} is {batch.status}")
@@ -307,8 +309,8 @@ def batch_void(batch_id: str, codes_text: str | None, sets_text: str | None) -> 
     with db.session_scope(_engine()) as session:
         batch = _batch_or_fail(session, batch_id)
         try:
-            reprint = printing.void(session, batch, sticker_codes=_comma_list(codes_text), set_numbers=set_numbers)
-        except printing.PrintingError as error:
+            reprint = misprints.void(session, batch, sticker_codes=_comma_list(codes_text), set_numbers=set_numbers)
+        except PrintshopError as error:
             raise _usage(error) from None
         session.commit()
         click.echo(reprint.public_id)
@@ -318,85 +320,92 @@ def _base_url() -> str:
     return current_app.config["PUBLIC_BASE_URL"]
 
 
-kiosk_group = AppGroup("kiosk", help="Lost-and-found desks and their paired kiosk screens.")
+desk_group = AppGroup("desk", help="Lost-and-found desks.")
 
 
-def _location_or_fail(session, name: str):
-    location = kiosk.find_location(session, name)
-    if location is None:
-        raise click.BadParameter(f"no desk named {name!r} (see `flask kiosk locations`)", param_hint="--location")
-    return location
+def _desk_or_fail(session, name: str):
+    desk = desks.find_desk(session, name)
+    if desk is None:
+        raise click.BadParameter(f"no desk named {name!r} (see `flask desk list`)", param_hint="--desk")
+    return desk
 
 
-@kiosk_group.command("add-location")
+@desk_group.command("add")
 @click.option("--name", required=True, help="The desk's name, e.g. 'Hittegods Centralstationen'.")
 @click.option("--address", required=True, help="Street address shown to owners.")
 @click.option("--hours", required=True, help="Opening hours shown to owners, e.g. 'Mon-Fri 8-18'.")
 @click.option("--hold-days", default=30, show_default=True, type=click.IntRange(1, 365),
               help="Days before an uncollected item is listed as overdue.")
 @click.option("--staff-pin", help="4 to 8 digits the kiosk asks for before its staff screens.")
-def kiosk_add_location(name: str, address: str, hours: str, hold_days: int, staff_pin: str | None) -> None:
+def desk_add(name: str, address: str, hours: str, hold_days: int, staff_pin: str | None) -> None:
     """Create a lost-and-found desk."""
+    try:
+        details = DeskCreate(name=name, address=address, opening_hours=hours, hold_days=hold_days)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise click.UsageError(problems) from None
     with db.session_scope(_engine()) as session:
         try:
-            location = kiosk.create_location(session, name=name, address=address, opening_hours=hours,
-                                             hold_days=hold_days)
-            kiosk.set_staff_pin(session, location, staff_pin)
-        except kiosk.KioskError as error:
+            desk = desks.create_desk(session, details)
+            desks.set_staff_pin(session, desk, staff_pin)
+        except desks.DeskError as error:
             raise click.UsageError(str(error)) from None
         session.commit()
-        click.echo(f"created desk {location.name}")
+        click.echo(f"created desk {desk.name}")
 
 
-@kiosk_group.command("locations")
-def kiosk_locations() -> None:
+@desk_group.command("list")
+def desk_list() -> None:
     """The desks, with how many items wait at each."""
     with db.session_scope(_engine()) as session:
-        for location in kiosk.locations(session):
-            waiting = len(kiosk.waiting_cases(session, location))
-            click.echo(f"{location.name}  ({location.address}; {waiting} waiting)")
+        for desk in desks.all_desks(session):
+            waiting = len(handed_in.waiting_at(session, desk))
+            click.echo(f"{desk.name}  ({desk.address}; {waiting} waiting)")
+
+
+kiosk_group = AppGroup("kiosk", help="The kiosk screens paired with a desk.")
 
 
 @kiosk_group.command("pair")
-@click.option("--location", "location_name", required=True, help="The desk's name.")
+@click.option("--desk", "desk_name", required=True, help="The desk's name.")
 @click.option("--name", "device_name", default="Kiosk", show_default=True, help="A name for the screen.")
-def kiosk_pair(location_name: str, device_name: str) -> None:
+def kiosk_pair(desk_name: str, device_name: str) -> None:
     """Print a one-time pairing URL (valid 15 minutes) to open in the kiosk's browser."""
     with db.session_scope(_engine()) as session:
-        location = _location_or_fail(session, location_name)
-        device, token = kiosk.start_pairing(session, location=location, name=device_name)
+        desk = _desk_or_fail(session, desk_name)
+        device, token = desks.start_pairing(session, desk=desk, name=device_name)
         session.commit()
-        minutes = int(kiosk.PAIRING_LIFETIME.total_seconds() // 60)
-        click.echo(pairing_url(token))
+        minutes = int(desks.PAIRING_LIFETIME.total_seconds() // 60)
+        click.echo(public_url("kiosk.pair", token=token))
         click.echo(f"open it in the kiosk's browser within {minutes} minutes (device {device.public_id})", err=True)
 
 
 @kiosk_group.command("devices")
-@click.option("--location", "location_name", required=True, help="The desk's name.")
-def kiosk_devices(location_name: str) -> None:
+@click.option("--desk", "desk_name", required=True, help="The desk's name.")
+def kiosk_devices(desk_name: str) -> None:
     """The screens of a desk: id, state, name, last seen."""
     with db.session_scope(_engine()) as session:
-        for device in kiosk.devices(session, _location_or_fail(session, location_name)):
+        for device in desks.devices(session, _desk_or_fail(session, desk_name)):
             seen = device.last_seen_at.isoformat(timespec="minutes") if device.last_seen_at else "-"
-            click.echo(f"{device.public_id}  {kiosk.device_state(device):<8} {device.name:<20} {seen}")
+            click.echo(f"{device.public_id}  {desks.device_state(device):<8} {device.name:<20} {seen}")
 
 
 @kiosk_group.command("revoke")
-@click.option("--location", "location_name", required=True, help="The desk's name.")
+@click.option("--desk", "desk_name", required=True, help="The desk's name.")
 # An option, not an argument: a random id may start with "-".
 @click.option("--device", "device_id", required=True, help="The screen's id (see `flask kiosk devices`).")
-def kiosk_revoke(location_name: str, device_id: str) -> None:
+def kiosk_revoke(desk_name: str, device_id: str) -> None:
     """Unpair a screen: it is logged out on its next request."""
     with db.session_scope(_engine()) as session:
-        device = kiosk.find_device(session, _location_or_fail(session, location_name), device_id)
+        device = desks.find_device(session, _desk_or_fail(session, desk_name), device_id)
         if device is None:
             raise click.BadParameter(f"no device {device_id!r} at that desk", param_hint="--device")
-        kiosk.revoke_device(session, device)
+        desks.revoke_device(session, device)
         session.commit()
         click.echo(f"{device.public_id} revoked")
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     """Add the commands to `flask --app stickerreg`."""
-    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, kiosk_group):
+    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, desk_group, kiosk_group):
         app.cli.add_command(command)

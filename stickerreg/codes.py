@@ -75,9 +75,18 @@ def check_symbol(body: str) -> str:
     return ALPHABET[QUASIGROUP[_state(body)].index(0)]
 
 
+def random_symbols(length: int) -> str:
+    """Return ``length`` random ``ALPHABET`` symbols (5 random bits each).
+
+    Everything people type from paper uses these symbols (activation codes,
+    batch ids, receipt references), so ``symbols`` cleans all of them alike.
+    """
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
 def generate() -> str:
     """Return a new random canonical code (55 random bits + check symbol)."""
-    body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
+    body = random_symbols(BODY_LENGTH)
     return body + check_symbol(body)
 
 
@@ -135,4 +144,12 @@ def display(code: str) -> str:
     """
     if not is_valid(code):
         raise ValueError("not a valid canonical sticker code")
-    return "-".join(code[start : start + 4] for start in range(0, LENGTH, 4))
+    return group(code)
+
+
+def group(text: str, size: int = 4, separator: str = "-") -> str:
+    """Split ``text`` into groups of ``size`` for people to read and type.
+
+    ``group("ABCDEFGH")`` is ``"ABCD-EFGH"``; the last group may be shorter.
+    """
+    return separator.join(text[start : start + size] for start in range(0, len(text), size))

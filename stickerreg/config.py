@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from stickerreg.passwords import PRODUCTION, HashCost
+
 DEV_SECRET_KEY = "dev-only-secret-key-never-in-production"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("STICKERREG_INSTANCE", PROJECT_ROOT / "instance"))
 
 
 class InsecureConfigError(RuntimeError):
-    """Raised when the app would start outside debug with the development secret."""
+    """Raised when the app would start outside debug and testing with a setting only fit
+    for them (the development secret key, cheap password hashing)."""
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -19,10 +22,27 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def secret_key_file() -> Path:
+    """Where `make run` keeps the generated key (mode 600)."""
+    return INSTANCE_DIR / "secret_key"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else the instance's key file (so every `flask`
+    command finds the key `make run` made), else the development key."""
+    from_environment = _env("SECRET_KEY")
+    if from_environment:
+        return from_environment
+    try:
+        return secret_key_file().read_text(encoding="utf-8").strip() or DEV_SECRET_KEY
+    except OSError:
+        return DEV_SECRET_KEY
+
+
 def from_env() -> dict:
     """Read every setting the app knows from environment variables."""
     return {
-        "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET_KEY),
+        "SECRET_KEY": _secret_key(),
         "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'stickerreg.sqlite3'}"),
         "SMTP_URL": _env("SMTP_URL"),
         "MAIL_FROM": _env("MAIL_FROM", "Stickerreg <no-reply@stickerreg.se>"),
@@ -40,6 +60,10 @@ def from_env() -> dict:
         "BANKID_CA": _env("BANKID_CA"),
         # Seconds without a touch or key press before a kiosk clears itself for the next person.
         "KIOSK_IDLE_SECONDS": int(_env("KIOSK_IDLE_SECONDS", "60")),
+        # argon2id cost for passwords and desk PINs; below OWASP's minimum only when TESTING.
+        "PASSWORD_HASH_TIME_COST": int(_env("PASSWORD_HASH_TIME_COST", str(PRODUCTION.time_cost))),
+        "PASSWORD_HASH_MEMORY_KIB": int(_env("PASSWORD_HASH_MEMORY_KIB", str(PRODUCTION.memory_kib))),
+        "PASSWORD_HASH_PARALLELISM": int(_env("PASSWORD_HASH_PARALLELISM", str(PRODUCTION.parallelism))),
     }
 
 
@@ -64,9 +88,24 @@ def defaults() -> dict:
     }
 
 
-def check_secret(config: dict, *, debug: bool) -> None:
-    """Refuse to run outside debug and testing with the development secret key."""
+def password_hash_cost(config: dict) -> HashCost:
+    """The argon2id parameters the settings ask for."""
+    return HashCost(
+        time_cost=config["PASSWORD_HASH_TIME_COST"],
+        memory_kib=config["PASSWORD_HASH_MEMORY_KIB"],
+        parallelism=config["PASSWORD_HASH_PARALLELISM"],
+    )
+
+
+def check(config: dict, *, debug: bool) -> None:
+    """Refuse to run outside debug and testing with the development secret key, and
+    outside testing with password hashing below the minimum."""
     if config.get("SECRET_KEY") == DEV_SECRET_KEY and not (debug or config.get("TESTING")):
         raise InsecureConfigError(
-            "SECRET_KEY is the development default; set SECRET_KEY in the environment."
+            "SECRET_KEY is the development default: set SECRET_KEY in the environment, "
+            f"or run `make run` once, which writes {secret_key_file()}."
+        )
+    if not password_hash_cost(config).is_strong() and not config.get("TESTING"):
+        raise InsecureConfigError(
+            "PASSWORD_HASH_* is below argon2id's minimum (2 passes, 19 MiB); cheap hashing is for tests only."
         )

@@ -1,4 +1,7 @@
-"""Database engine, one session per request, and Alembic helpers."""
+"""Database engine, sessions for work outside a request, and Alembic helpers.
+
+Flask-free, so services and workers load without a web app; the per-request session
+lives in ``stickerreg.web.database``."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
@@ -60,22 +62,3 @@ def alembic_config(url: str) -> AlembicConfig:
 def migrate(url: str) -> None:
     """Bring the database at `url` up to the newest migration."""
     command.upgrade(alembic_config(url), "head")
-
-
-def open_request_session() -> None:
-    """g.db for this request. Sessions are lazy: no connection until the first query."""
-    g.db = Session(current_app.extensions["db_engine"], expire_on_commit=False)
-
-
-def close_request_session(_error: BaseException | None = None) -> None:
-    session = g.pop("db", None)
-    if session is not None:
-        session.close()  # rolls back anything the view did not commit
-
-
-def init_app(app) -> None:
-    """Engine per app and a session per request. Registered before any extension's hooks,
-    so even a request refused early (CSRF) can render its error page."""
-    app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
-    app.before_request(open_request_session)
-    app.teardown_appcontext(close_request_session)

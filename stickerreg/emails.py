@@ -16,16 +16,17 @@ from stickerreg import codes
 from stickerreg.models import (
     Conversation,
     ConversationStatus,
-    FoundCase,
-    FoundCaseStatus,
-    KioskLocation,
+    Desk,
+    HandedInItem,
+    HandedInStatus,
     Message,
+    OutboxKind,
     OutboxMessage,
     Sticker,
     TokenPurpose,
     User,
 )
-from stickerreg.services import accounts, kiosk, relay, stickers
+from stickerreg.services import accounts, handed_in, relay, stickers
 from stickerreg.services.outbox import Composer
 from stickerreg.text import defang
 
@@ -42,7 +43,7 @@ def composer(app: Flask) -> Composer:
     """A compose function for the outbox worker, bound to this app's templates and settings."""
 
     def compose(session: Session, row: OutboxMessage) -> EmailMessage | None:
-        build = _BUILDERS.get(row.kind)
+        build = BUILDERS.get(row.kind)
         if build is None:
             raise UnknownEmailKind(row.kind)
         base_url = app.config["PUBLIC_BASE_URL"]
@@ -103,25 +104,25 @@ def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
         return _email(row, owner.email, subject, "emails/scan_alert", context)
 
 
-def _found_case(session: Session, row: OutboxMessage) -> EmailMessage | None:
+def _handed_in(session: Session, row: OutboxMessage) -> EmailMessage | None:
     # Where and when to collect; the pickup code stays behind the account's sign-in.
-    case = session.get(FoundCase, row.payload.get("case_id"))
-    sticker = session.get(Sticker, case.sticker_id) if case and case.sticker_id else None
+    item = session.get(HandedInItem, row.payload.get("item_id"))
+    sticker = session.get(Sticker, item.sticker_id) if item and item.sticker_id else None
     owner = _owner_of(session, sticker)
-    if owner is None or case.status != FoundCaseStatus.WAITING or not owner.notify_by_email:
+    if owner is None or item.status != HandedInStatus.WAITING or not owner.notify_by_email:
         return None  # collected since, or the owner reads notices in their account only
-    location = session.get(KioskLocation, case.location_id)
+    desk = session.get(Desk, item.desk_id)
     with force_locale(owner.locale):
         context = dict(
             label=sticker.label,
-            location=location,
-            reference=kiosk.display_reference(case.reference),
-            collect_by=format_date(kiosk.collect_by(case, location), "long"),
-            case_url=url_for("account.found_case", case_id=case.public_id, _external=True),
+            desk=desk,
+            reference=handed_in.display_reference(item.reference),
+            collect_by=format_date(handed_in.collect_by(item, desk), "long"),
+            item_url=url_for("account.handed_in_item", item_id=item.public_id, _external=True),
         )
         subject = (_("Your item was handed in: %(label)s", label=sticker.label) if sticker.label
                    else _("Your item was handed in at a lost-and-found desk"))
-        return _email(row, owner.email, subject, "emails/found_case", context)
+        return _email(row, owner.email, subject, "emails/handed_in", context)
 
 
 def _item_returned(session: Session, row: OutboxMessage) -> EmailMessage | None:
@@ -179,25 +180,25 @@ def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: 
     return build
 
 
-_BUILDERS: dict[str, Callable[[Session, OutboxMessage], EmailMessage | None]] = {
-    relay.NOTIFY_OWNER: _finder_message,
-    relay.NOTIFY_FINDER: _owner_reply,
-    relay.NOTIFY_RETURNED: _item_returned,
-    stickers.MAIL_SCAN_ALERT: _scan_alert,
-    kiosk.MAIL_FOUND_CASE: _found_case,
-    accounts.MAIL_VERIFY: _account_email(
+BUILDERS: dict[OutboxKind, Callable[[Session, OutboxMessage], EmailMessage | None]] = {
+    OutboxKind.FINDER_MESSAGE: _finder_message,
+    OutboxKind.OWNER_REPLY: _owner_reply,
+    OutboxKind.ITEM_RETURNED: _item_returned,
+    OutboxKind.SCAN_ALERT: _scan_alert,
+    OutboxKind.HANDED_IN: _handed_in,
+    OutboxKind.VERIFY_EMAIL: _account_email(
         TokenPurpose.VERIFY_EMAIL, "auth.verify", N_("Confirm your email address"), "verify_email"
     ),
-    accounts.MAIL_ALREADY_REGISTERED: _account_email(
+    OutboxKind.ALREADY_REGISTERED: _account_email(
         None, None, N_("Someone tried to create an account with your email"), "already_registered"
     ),
-    accounts.MAIL_RESET: _account_email(
+    OutboxKind.RESET_PASSWORD: _account_email(
         TokenPurpose.RESET_PASSWORD, "auth.reset", N_("Reset your Stickerreg password"), "reset_password"
     ),
-    accounts.MAIL_CHANGE_EMAIL: _account_email(
+    OutboxKind.CHANGE_EMAIL: _account_email(
         TokenPurpose.CHANGE_EMAIL, "auth.confirm_email_change", N_("Confirm your new email address"), "change_email"
     ),
-    accounts.MAIL_EMAIL_CHANGED: _account_email(
+    OutboxKind.EMAIL_CHANGED: _account_email(
         None, None, N_("Your Stickerreg email address was changed"), "email_changed"
     ),
 }

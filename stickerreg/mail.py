@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
-
-from stickerreg.services.outbox import Transport
 
 
 class SmtpTransport:
@@ -54,6 +53,6 @@ class FileTransport:
         (self.directory / f"{name}.eml").write_bytes(bytes(email))
 
 
-def transport_from_config(smtp_url: str | None, mail_dir: str) -> Transport:
+def transport_from_config(smtp_url: str | None, mail_dir: str) -> Callable[[EmailMessage], None]:
     """SMTP when SMTP_URL is set, else .eml files under MAIL_DIR."""
     return SmtpTransport(smtp_url) if smtp_url else FileTransport(mail_dir)

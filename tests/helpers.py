@@ -8,7 +8,7 @@ import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from stickerreg import create_app
+from stickerreg import create_app, passwords
 
 
 def make_test_app(database_url: str, tmp_path, **overrides):
@@ -21,6 +21,11 @@ def make_test_app(database_url: str, tmp_path, **overrides):
         "SMTP_URL": None,
         "PUBLIC_BASE_URL": "http://localhost",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # argon2 at its cheapest: no real password is typed in a test, and config refuses
+        # these numbers anywhere but under TESTING.
+        "PASSWORD_HASH_TIME_COST": passwords.TESTING.time_cost,
+        "PASSWORD_HASH_MEMORY_KIB": passwords.TESTING.memory_kib,
+        "PASSWORD_HASH_PARALLELISM": passwords.TESTING.parallelism,
     }
     config.update(overrides)
     return create_app(config)

@@ -1,25 +1,21 @@
 """Customer accounts: sign-up, email verification, passwords, sign-in sessions, email
-change, profile. Answers never tell whether an email is registered."""
+change, and the profile (phone numbers and postal codes are normalised here). Answers
+never tell whether an email is registered."""
 
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+import re
 from datetime import date, datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+import phonenumbers
 from sqlmodel import Session, delete, select
 from stdnum.exceptions import ValidationError as InvalidNumber
 from stdnum.se import personnummer as se_personnummer
 
-from stickerreg import tokens
-from stickerreg.models import AuthToken, LoginSession, Role, TokenPurpose, User, utcnow
+from stickerreg import passwords, tokens
+from stickerreg.models import AuthToken, LoginSession, OutboxKind, ProfileUpdate, Role, TokenPurpose, User, utcnow
 from stickerreg.services import outbox
-
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so both answers take the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-just-for-timing")
 
 PASSWORD_MIN_LENGTH = 12
 TOKEN_LIFETIME = {
@@ -27,12 +23,9 @@ TOKEN_LIFETIME = {
     TokenPurpose.RESET_PASSWORD: timedelta(hours=1),
     TokenPurpose.CHANGE_EMAIL: timedelta(hours=48),
 }
-# Outbox kinds this module writes.
-MAIL_VERIFY = "verify_email"
-MAIL_ALREADY_REGISTERED = "already_registered"
-MAIL_RESET = "reset_password"
-MAIL_CHANGE_EMAIL = "change_email"
-MAIL_EMAIL_CHANGED = "email_changed_notice"
+# Phone numbers are dialled from Sweden by default and stored as E.164.
+PHONE_REGION = "SE"
+_POSTAL_CODE = re.compile(r"^\d{3} ?\d{2}$")
 
 COMMON_PASSWORDS = frozenset(
     """
@@ -47,19 +40,6 @@ COMMON_PASSWORDS = frozenset(
 
 class AccountError(ValueError):
     """A request that can't be carried out; the message is safe to show."""
-
-
-@dataclass(frozen=True)
-class ProfileUpdate:
-    """The profile fields a customer may change: an allowlist, nothing else is touched."""
-
-    display_name: str
-    phone: str | None
-    street: str | None
-    postal_code: str | None
-    city: str | None
-    locale: str
-    notify_by_email: bool
 
 
 def normalize_email(email: str) -> str:
@@ -77,7 +57,7 @@ def password_problem(password: str) -> str | None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return passwords.hash_secret(password)
 
 
 def create_user(
@@ -107,8 +87,8 @@ def sign_up(session: Session, *, email: str, password: str, locale: str) -> None
     """Register, or tell the address's owner that someone tried; the caller can't tell which."""
     existing = find_by_email(session, email)
     if existing is not None:
-        _hasher.hash(password)  # the same work as a real sign-up
-        outbox.enqueue(session, kind=MAIL_ALREADY_REGISTERED, payload={"user_id": existing.id})
+        hash_password(password)  # the same work as a real sign-up
+        outbox.enqueue(session, kind=OutboxKind.ALREADY_REGISTERED, payload={"user_id": existing.id})
         return
     user = create_user(session, email=email, password=password, locale=locale, verified=False)
     send_verification(session, user)
@@ -117,29 +97,26 @@ def sign_up(session: Session, *, email: str, password: str, locale: str) -> None
 def send_verification(session: Session, user: User) -> None:
     """Queue a verification email; its link is minted when the email is written, so the
     plain token is never stored."""
-    outbox.enqueue(session, kind=MAIL_VERIFY, payload={"user_id": user.id})
+    outbox.enqueue(session, kind=OutboxKind.VERIFY_EMAIL, payload={"user_id": user.id})
 
 
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     """The user for these credentials, or None; unknown emails cost the same time."""
     user = find_by_email(session, email)
     if user is None or not user.password_hash:
-        verify_password(_DUMMY_HASH, password)
+        passwords.spend_verify_time(password)
         return None
     if not verify_password(user.password_hash, password):
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if passwords.needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.add(user)
     return user
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    """Check a password (or a desk's staff PIN) against its argon2 hash."""
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    """Check a password against its argon2 hash."""
+    return passwords.verify(password_hash, password)
 
 
 def start_session(session: Session, user: User, *, method: str = "password") -> str:
@@ -223,7 +200,7 @@ def request_password_reset(session: Session, email: str) -> None:
     user = find_by_email(session, email)
     if user is None:
         return
-    outbox.enqueue(session, kind=MAIL_RESET, payload={"user_id": user.id})
+    outbox.enqueue(session, kind=OutboxKind.RESET_PASSWORD, payload={"user_id": user.id})
 
 
 def reset_password(session: Session, token: str, new_password: str) -> User:
@@ -248,7 +225,7 @@ def request_email_change(session: Session, user: User, *, new_email: str, passwo
         raise AccountError("same_email")
     if find_by_email(session, new_email) is not None:
         return  # silently: telling would reveal that the address has an account
-    outbox.enqueue(session, kind=MAIL_CHANGE_EMAIL, payload={"user_id": user.id, "new_email": new_email})
+    outbox.enqueue(session, kind=OutboxKind.CHANGE_EMAIL, payload={"user_id": user.id, "new_email": new_email})
 
 
 def confirm_email_change(session: Session, token: str) -> User:
@@ -257,7 +234,7 @@ def confirm_email_change(session: Session, token: str) -> User:
     if find_by_email(session, row.new_email) is not None:
         raise AccountError("invalid_token")
     user = session.get(User, row.user_id)
-    outbox.enqueue(session, kind=MAIL_EMAIL_CHANGED, payload={"user_id": user.id, "old_email": user.email})
+    outbox.enqueue(session, kind=OutboxKind.EMAIL_CHANGED, payload={"user_id": user.id, "old_email": user.email})
     user.email = row.new_email
     user.email_verified_at = utcnow()
     session.add(user)
@@ -265,11 +242,58 @@ def confirm_email_change(session: Session, token: str) -> User:
 
 
 def update_profile(session: Session, user: User, changes: ProfileUpdate) -> User:
-    """Apply the allowlisted profile fields."""
-    for field in ProfileUpdate.__dataclass_fields__:
-        setattr(user, field, getattr(changes, field))
+    """Apply the allowlisted profile fields, the phone number as E.164 and the postal code
+    as five digits; AccountError("invalid_phone" / "invalid_postal_code") otherwise."""
+    values = changes.model_dump(exclude_unset=True)
+    if values.get("phone"):
+        values["phone"] = normalize_phone(values["phone"]) or _invalid("invalid_phone")
+    if values.get("postal_code"):
+        values["postal_code"] = normalize_postal_code(values["postal_code"]) or _invalid("invalid_postal_code")
+    for name, value in values.items():
+        if name in _OPTIONAL_PROFILE_FIELDS and not value:
+            value = None  # an emptied field holds nothing, not an empty string
+        setattr(user, name, value)  # names come from the ProfileUpdate allowlist only
     session.add(user)
     return user
+
+
+_OPTIONAL_PROFILE_FIELDS = frozenset({"phone", "street", "postal_code", "city"})
+
+
+def _invalid(reason: str):
+    raise AccountError(reason)
+
+
+def normalize_phone(text: str | None) -> str | None:
+    """A typed phone number in E.164 (+46701234567), or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(text or "", PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str | None) -> str:
+    """Swedish numbers as Swedes write them (070-123 45 67), others in international form."""
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164, PHONE_REGION)
+    if phonenumbers.region_code_for_number(number) == PHONE_REGION:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalize_postal_code(text: str | None) -> str | None:
+    """A Swedish postal code as its five digits, or None when it is not one."""
+    text = (text or "").strip()
+    return text.replace(" ", "") if _POSTAL_CODE.match(text) else None
+
+
+def display_postal_code(code: str | None) -> str:
+    """12345 is written 123 45."""
+    return f"{code[:3]} {code[3:]}" if code and len(code) == 5 else (code or "")
 
 
 def personnummer_digest(personnummer: str, *, key: bytes) -> str:

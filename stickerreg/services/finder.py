@@ -6,11 +6,9 @@ nothing a finder sees (status, text, timing) tells whether a code is registered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlmodel import Session
 
-from stickerreg.models import Conversation, Message
+from stickerreg.models import Conversation, Message, StickerPublic
 from stickerreg.services import relay, stickers
 from stickerreg.services.relay import FinderDetails
 
@@ -18,20 +16,13 @@ from stickerreg.services.relay import FinderDetails
 LOCATION_DECIMALS = 3
 
 
-@dataclass(frozen=True)
-class PublicView:
-    """What the owner chose to show finders; empty unless the sticker is in lost mode."""
-
-    reward_text: str | None = None
-    public_note: str | None = None
-
-
-def public_view(session: Session, code: str) -> PublicView:
-    """The owner-chosen text for a sticker page; the same empty view for every other case."""
+def public_view(session: Session, code: str) -> StickerPublic:
+    """What the owner chose to show finders; the same empty view unless the sticker is
+    active and in lost mode."""
     sticker = stickers.find_by_code(session, code)
     if not (stickers.is_active(sticker) and sticker.lost_mode):
-        return PublicView()
-    return PublicView(reward_text=sticker.reward_text or None, public_note=sticker.public_note or None)
+        return StickerPublic()
+    return StickerPublic(reward_text=sticker.reward_text or None, public_note=sticker.public_note or None)
 
 
 def round_location(latitude: float | None, longitude: float | None) -> tuple[float | None, float | None]:

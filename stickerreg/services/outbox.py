@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from stickerreg.db import session_scope
-from stickerreg.models import OutboxMessage, OutboxStatus, utcnow
+from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,10 @@ class RunStats:
     cancelled: int = 0
 
 
-def enqueue(session: Session, *, kind: str, payload: dict, domain: str = "stickerreg.se") -> OutboxMessage:
+def enqueue(session: Session, *, kind: OutboxKind, payload: dict, domain: str = "stickerreg.se") -> OutboxMessage:
     """Queue an email; its Message-ID is fixed now so retries never look like new mail."""
     row = OutboxMessage(
-        kind=kind,
+        kind=OutboxKind(kind).value,
         payload=payload,
         email_message_id=f"<{secrets.token_hex(16)}@{domain}>",
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlmodel import Session, select
 
 from stickerreg import tokens
-from stickerreg.models import Conversation, FoundCase, Sticker, User
+from stickerreg.models import Conversation, HandedInItem, Sticker, User
 
 # Each owned model is looked up by its public key (never a sequential id) and its owner.
 _OWNED: dict[type, Callable[[str, User], object]] = {
@@ -17,10 +17,10 @@ _OWNED: dict[type, Callable[[str, User], object]] = {
         .join(Sticker, Conversation.sticker_id == Sticker.id)
         .where(Conversation.public_id == key, Sticker.owner_id == owner.id)
     ),
-    FoundCase: lambda key, owner: (
-        select(FoundCase)
-        .join(Sticker, FoundCase.sticker_id == Sticker.id)
-        .where(FoundCase.public_id == key, Sticker.owner_id == owner.id)
+    HandedInItem: lambda key, owner: (
+        select(HandedInItem)
+        .join(Sticker, HandedInItem.sticker_id == Sticker.id)
+        .where(HandedInItem.public_id == key, Sticker.owner_id == owner.id)
     ),
 }
 

@@ -14,6 +14,7 @@ from stickerreg.models import (
     Conversation,
     ConversationStatus,
     Message,
+    OutboxKind,
     RelayLink,
     Sender,
     Sticker,
@@ -22,10 +23,6 @@ from stickerreg.models import (
 )
 from stickerreg.services import outbox, stickers
 
-# Kinds of outbox rows this module writes; the email composer knows each one.
-NOTIFY_OWNER = "finder_message"
-NOTIFY_FINDER = "owner_reply"
-NOTIFY_RETURNED = "item_returned"
 # Held and undeliverable conversations are not the owner's (yet): they never see them.
 OWNER_VISIBLE = (ConversationStatus.OPEN, ConversationStatus.CLOSED, ConversationStatus.BLOCKED)
 EXCERPT_LENGTH = 120
@@ -130,9 +127,9 @@ def _notify(session: Session, conversation: Conversation, message: Message) -> N
     if conversation.status != ConversationStatus.OPEN:
         return  # held until the sticker is claimed, or nobody to tell
     if message.sender == Sender.FINDER:
-        outbox.enqueue(session, kind=NOTIFY_OWNER, payload=_payload(conversation, message))
+        outbox.enqueue(session, kind=OutboxKind.FINDER_MESSAGE, payload=_payload(conversation, message))
     elif conversation.finder_email:
-        outbox.enqueue(session, kind=NOTIFY_FINDER, payload=_payload(conversation, message))
+        outbox.enqueue(session, kind=OutboxKind.OWNER_REPLY, payload=_payload(conversation, message))
 
 
 def _payload(conversation: Conversation, message: Message) -> dict:
@@ -151,7 +148,7 @@ def release_held(session: Session, sticker: Sticker) -> int:
         conversation.status = ConversationStatus.OPEN.value
         session.add(conversation)
         finder_messages = [m for m in messages(session, conversation) if m.sender == Sender.FINDER]
-        outbox.enqueue(session, kind=NOTIFY_OWNER, payload=_payload(conversation, finder_messages[-1]))
+        outbox.enqueue(session, kind=OutboxKind.FINDER_MESSAGE, payload=_payload(conversation, finder_messages[-1]))
     session.flush()
     return len(held)
 
@@ -162,7 +159,7 @@ def mark_returned(session: Session, conversation: Conversation) -> None:
         raise ConversationClosed(conversation.status)  # a blocked one stays blocked
     _close(session, conversation, ConversationStatus.CLOSED)
     if conversation.finder_email:  # a thank-you, so the finder isn't left wondering
-        outbox.enqueue(session, kind=NOTIFY_RETURNED, payload={"conversation_id": conversation.id})
+        outbox.enqueue(session, kind=OutboxKind.ITEM_RETURNED, payload={"conversation_id": conversation.id})
 
 
 def report_abuse(session: Session, conversation: Conversation) -> None:

@@ -1,48 +1,30 @@
-"""Stickers and sticker sets: minting, claiming, and the owner's changes of state."""
+"""Stickers and sticker sets: minting, activation, and the owner's changes of state.
+
+A leaf among the services: it knows no other concept. Claiming a set, which also
+releases held finder messages and announces items waiting at desks, is orchestrated
+by ``services.claims``."""
 
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import ConfigDict
-from sqlmodel import Field, Session, SQLModel, or_, select, update
+from sqlmodel import Session, or_, select, update
 
 from stickerreg import codes, tokens
-from stickerreg.models import ItemCategory, Sticker, StickerSet, StickerStatus, User, utcnow
-from stickerreg.services import kiosk, outbox, relay
+from stickerreg.models import OutboxKind, Sticker, StickerSet, StickerStatus, StickerUpdate, User, utcnow
+from stickerreg.services import outbox
 
 ACTIVATION_LENGTH = 10  # 50 random bits, typed once from the backing card
 # 55 random bits make a sticker code collision astronomically rare, but a unique index is
 # not a place to find out: drawn codes are checked against the table in chunks of this many.
 _CODE_CHECK_CHUNK = 500
-# Outbox kind: "someone opened your lost sticker's page" (composed by stickerreg.emails).
-MAIL_SCAN_ALERT = "scan_alert"
 SCAN_ALERT_INTERVAL = timedelta(hours=1)
-
-
-class ClaimError(ValueError):
-    """The sticker ID and activation code don't open an unclaimed set (one answer for all)."""
 
 
 class StickerInactive(ValueError):
     """The sticker is not active (deactivated, unclaimed or void): the owner can't change it."""
-
-
-class StickerUpdate(SQLModel):
-    """What an owner may change on a sticker: the allowlist. Fields left unset stay as they
-    are; anything else (owner, status, code, set) is refused by validation."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    label: str = Field(default="", max_length=80)
-    category: ItemCategory = ItemCategory.OTHER
-    lost_mode: bool = False
-    reward_text: str | None = Field(default=None, max_length=200)
-    public_note: str | None = Field(default=None, max_length=500)
-    scan_alerts: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,12 +56,12 @@ def mint(session: Session, *, count: int) -> list[Sticker]:
 
 def new_activation_code() -> str:
     """Random Crockford base32, so it survives the same forgiving input as sticker IDs."""
-    return "".join(secrets.choice(codes.ALPHABET) for _ in range(ACTIVATION_LENGTH))
+    return codes.random_symbols(ACTIVATION_LENGTH)
 
 
 def display_activation(code: str) -> str:
     """ABCDE-FGHJK style, as printed on the backing card."""
-    return f"{code[:5]}-{code[5:]}"
+    return codes.group(code, 5)
 
 
 def mint_set(session: Session, *, size: int) -> MintedSet:
@@ -98,22 +80,15 @@ def mint_set(session: Session, *, size: int) -> MintedSet:
     return MintedSet(sticker_set, stickers, activation_code)
 
 
-def claim_set(session: Session, *, owner: User, sticker_code: str, activation_code: str) -> list[Sticker]:
-    """Give the owner the set holding `sticker_code`; activates its stickers and delivers
-    what finders wrote while they were unclaimed. Any mismatch raises the same ClaimError."""
+def set_opened_by(session: Session, *, sticker_code: str, activation_code: str) -> StickerSet | None:
+    """The set holding `sticker_code` when `activation_code` is its code, else None. Every
+    mismatch does the same work and gives the same answer."""
     sticker_set = _set_for(session, sticker_code)
     typed = codes.symbols(activation_code)
     expected = sticker_set.activation_hash if sticker_set else tokens.hash_token("")
-    if not hmac.compare_digest(tokens.hash_token(typed), expected) or sticker_set is None:
-        raise ClaimError()
-    claimed = [s for s in stickers_in(session, sticker_set) if s.status == StickerStatus.UNCLAIMED]
-    if not claimed or not _take_set(session, sticker_set, owner):
-        raise ClaimError()
-    for sticker in claimed:
-        activate_for(session, sticker, owner)
-        relay.release_held(session, sticker)
-        kiosk.notify_waiting(session, sticker)
-    return claimed
+    if not hmac.compare_digest(tokens.hash_token(typed), expected):
+        return None
+    return sticker_set
 
 
 def _set_for(session: Session, sticker_code: str) -> StickerSet | None:
@@ -125,8 +100,9 @@ def _set_for(session: Session, sticker_code: str) -> StickerSet | None:
     return session.get(StickerSet, sticker.set_id)
 
 
-def _take_set(session: Session, sticker_set: StickerSet, owner: User) -> bool:
-    # A conditional UPDATE: of two customers claiming at once, exactly one gets the set.
+def take_set(session: Session, sticker_set: StickerSet, owner: User) -> bool:
+    """Make `owner` the set's owner unless someone is already: a conditional UPDATE, so of
+    two customers claiming at once exactly one gets the set."""
     taken = session.exec(
         update(StickerSet)
         .where(StickerSet.id == sticker_set.id, StickerSet.owner_id.is_(None))
@@ -195,7 +171,7 @@ def record_scan(session: Session, sticker: Sticker, *, now: datetime) -> bool:
     )
     if claimed.rowcount != 1:
         return False
-    outbox.enqueue(session, kind=MAIL_SCAN_ALERT, payload={"sticker_id": sticker.id, "scanned_at": now.isoformat()})
+    outbox.enqueue(session, kind=OutboxKind.SCAN_ALERT, payload={"sticker_id": sticker.id, "scanned_at": now.isoformat()})
     return True
 
 

@@ -12,18 +12,16 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from kiosk import pairing_url
-from stickerreg import qr
-from stickerreg.models import KioskLocation, Role
-from stickerreg.services import kiosk
-from stickerreg.services.kiosk import KioskError
-from stickerreg.text import clean_text
-from stickerreg.web import private_page, render
-from stickerreg.web.auth import staff_only
-from stickerreg.web.forms import ConfirmForm
+from stickerreg.models import Desk, DeskCreate, DeskUpdate, Role
+from stickerreg.printing import images
+from stickerreg.services import desks
+from stickerreg.services.desks import DeskError
+from stickerreg.web.fields import CLEAN, ConfirmForm
+from stickerreg.web.pages import private_page, public_url, render
+from stickerreg.web.sessions import require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.before_request(staff_only(Role.ADMIN))
+bp.before_request(require_role(Role.ADMIN))
 bp.after_request(private_page)
 
 DEVICE_STATES = {
@@ -35,11 +33,11 @@ DEVICE_STATES = {
 
 
 def _text(label, max_length: int, required: str, field=StringField):
-    return field(label, filters=[clean_text], validators=[
+    return field(label, filters=CLEAN, validators=[
         DataRequired(required), Length(max=max_length, message=_l("Use at most %(max)d characters."))])
 
 
-class LocationForm(FlaskForm):
+class DeskForm(FlaskForm):
     """A desk as owners see it in their notice: where, and when it is open."""
 
     name = _text(_l("Name"), 100, _l("Name the desk."))
@@ -54,6 +52,11 @@ class LocationForm(FlaskForm):
     )
     remove_staff_pin = BooleanField(_l("No staff PIN: anyone at the kiosk may open the staff screens"))
 
+    def details(self) -> dict:
+        """The desk's details as the DeskCreate/DeskUpdate allowlist takes them."""
+        return dict(name=self.name.data, address=self.address.data, opening_hours=self.opening_hours.data,
+                    hold_days=self.hold_days.data)
+
 
 class DeviceNameForm(FlaskForm):
     name = _text(_l("Screen name"), 60, _l("Name the screen, e.g. Counter 1."))
@@ -61,103 +64,101 @@ class DeviceNameForm(FlaskForm):
 
 @bp.context_processor
 def admin_helpers() -> dict:
-    return {"device_state": lambda device: str(DEVICE_STATES[kiosk.device_state(device)])}
+    return {"device_state": lambda device: str(DEVICE_STATES[desks.device_state(device)])}
 
 
 @bp.get("/")
 def index():
     """The admin start page."""
-    return redirect(url_for(".kiosks"))
+    return redirect(url_for(".desk_list"))
 
 
-@bp.route("/kiosks", methods=["GET", "POST"])
-def kiosks():
+@bp.route("/desks", methods=["GET", "POST"])
+def desk_list():
     """Every desk, and a form to add one."""
-    form = LocationForm()
+    form = DeskForm()
     if request.method == "POST" and form.validate_on_submit():
-        location = _save_location(form, None)
-        if location is not None:
+        desk = _save_desk(form, None)
+        if desk is not None:
             g.db.commit()
-            flash(_("The desk %(name)s was added. Pair a screen with it below.", name=location.name), "info")
-            return redirect(url_for(".kiosk_location", location_id=location.public_id), 303)
+            flash(_("The desk %(name)s was added. Pair a screen with it below.", name=desk.name), "info")
+            return redirect(url_for(".desk", desk_id=desk.public_id), 303)
     status = 422 if request.method == "POST" else 200
-    return render("admin/kiosks.html", locations=kiosk.locations(g.db), form=form), status
+    return render("admin/desks.html", desks=desks.all_desks(g.db), form=form), status
 
 
-def _save_location(form: LocationForm, location: KioskLocation | None) -> KioskLocation | None:
+def _save_desk(form: DeskForm, desk: Desk | None) -> Desk | None:
     """Create or update a desk from the form; a taken name becomes a form error."""
-    values = dict(name=form.name.data, address=form.address.data, opening_hours=form.opening_hours.data,
-                  hold_days=form.hold_days.data)
     try:
-        if location is None:
-            location = kiosk.create_location(g.db, **values)
+        if desk is None:
+            desk = desks.create_desk(g.db, DeskCreate(**form.details()))
         else:
-            kiosk.update_location(g.db, location, **values)
-    except KioskError:
+            desks.update_desk(g.db, desk, DeskUpdate(**form.details()))
+    except DeskError:
         form.name.errors.append(_("Another desk has this name."))
         return None
     if form.remove_staff_pin.data:
-        kiosk.set_staff_pin(g.db, location, None)
+        desks.set_staff_pin(g.db, desk, None)
     elif form.staff_pin.data:
-        kiosk.set_staff_pin(g.db, location, form.staff_pin.data)
-    return location
+        desks.set_staff_pin(g.db, desk, form.staff_pin.data)
+    return desk
 
 
-@bp.route("/kiosks/<location_id>", methods=["GET", "POST"])
-def kiosk_location(location_id: str):
+@bp.route("/desks/<desk_id>", methods=["GET", "POST"])
+def desk(desk_id: str):
     """One desk: its details, its screens, and pairing a new one."""
-    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
-    form = LocationForm(obj=location)
-    if request.method == "POST" and form.validate_on_submit() and _save_location(form, location):
+    found = desks.desk_by_public_id(g.db, desk_id) or abort(404)
+    form = DeskForm(obj=found)
+    if request.method == "POST" and form.validate_on_submit() and _save_desk(form, found):
         g.db.commit()
         flash(_("The desk was saved."), "info")
-        return redirect(url_for(".kiosk_location", location_id=location_id), 303)
+        return redirect(url_for(".desk", desk_id=desk_id), 303)
     status = 422 if request.method == "POST" else 200
-    return _location_page(location, form=form), status
+    return _desk_page(found, form=form), status
 
 
-def _location_page(location: KioskLocation, **context):
-    return render("admin/kiosk_location.html", location=location, devices=kiosk.devices(g.db, location),
+def _desk_page(desk: Desk, **context):
+    return render("admin/desk.html", desk=desk, devices=desks.devices(g.db, desk),
                   pair_form=context.pop("pair_form", None) or DeviceNameForm(formdata=None, name="Kiosk"),
-                  form=context.pop("form", None) or LocationForm(formdata=None, obj=location), **context)
+                  form=context.pop("form", None) or DeskForm(formdata=None, obj=desk), **context)
 
 
-@bp.post("/kiosks/<location_id>/pair")
-def pair_device(location_id: str):
+@bp.post("/desks/<desk_id>/pair")
+def pair_device(desk_id: str):
     """Start pairing a screen: the one-time link is shown now, and never again."""
-    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
+    desk = desks.desk_by_public_id(g.db, desk_id) or abort(404)
     form = DeviceNameForm()
     if not form.validate_on_submit():
-        return _location_page(location, pair_form=form), 422
-    device, token = kiosk.start_pairing(g.db, location=location, name=form.name.data, created_by=g.user)
+        return _desk_page(desk, pair_form=form), 422
+    device, token = desks.start_pairing(g.db, desk=desk, name=form.name.data, created_by=g.user)
     g.db.commit()
-    link = pairing_url(token)
-    return render("admin/pairing.html", location=location, device=device, link=link, link_qr=qr.svg_text(link),
-                  minutes=int(kiosk.PAIRING_LIFETIME.total_seconds() // 60))
+    link = public_url("kiosk.pair", token=token)
+    return render("admin/pairing.html", desk=desk, device=device, link=link, link_qr=images.text_qr_svg(link),
+                  minutes=int(desks.PAIRING_LIFETIME.total_seconds() // 60))
 
 
-@bp.post("/kiosks/<location_id>/devices/<device_id>/rename")
-def rename_device(location_id: str, device_id: str):
+@bp.post("/desks/<desk_id>/devices/<device_id>/rename")
+def rename_device(desk_id: str, device_id: str):
     """Give a screen a clearer name."""
-    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
-    device = kiosk.find_device(g.db, location, device_id) or abort(404)
+    desk = desks.desk_by_public_id(g.db, desk_id) or abort(404)
+    device = desks.find_device(g.db, desk, device_id) or abort(404)
     form = DeviceNameForm()
     if not form.validate_on_submit():
-        return _location_page(location, rename_errors={device.public_id: form.name.errors}), 422
-    kiosk.rename_device(g.db, device, form.name.data)
+        return _desk_page(desk, rename_errors={device.public_id: form.name.errors}), 422
+    desks.rename_device(g.db, device, form.name.data)
     g.db.commit()
     flash(_("The screen was renamed."), "info")
-    return redirect(url_for(".kiosk_location", location_id=location_id), 303)
+    return redirect(url_for(".desk", desk_id=desk_id), 303)
 
 
-@bp.post("/kiosks/<location_id>/devices/<device_id>/revoke")
-def revoke_device(location_id: str, device_id: str):
+@bp.post("/desks/<desk_id>/devices/<device_id>/revoke")
+def revoke_device(desk_id: str, device_id: str):
     """Unpair a screen (lost, stolen or replaced): it is logged out on its next request."""
-    location = kiosk.location_by_public_id(g.db, location_id) or abort(404)
-    device = kiosk.find_device(g.db, location, device_id) or abort(404)
+    desk = desks.desk_by_public_id(g.db, desk_id) or abort(404)
+    device = desks.find_device(g.db, desk, device_id) or abort(404)
     if not ConfirmForm().validate_on_submit():
-        return _location_page(location), 422
-    kiosk.revoke_device(g.db, device)
+        return _desk_page(desk), 422
+    desks.revoke_device(g.db, device)
     g.db.commit()
     flash(_("%(name)s is unpaired. It shows the not-paired page from its next click on.", name=device.name), "info")
-    return redirect(url_for(".kiosk_location", location_id=location_id), 303)
+    return redirect(url_for(".desk", desk_id=desk_id), 303)

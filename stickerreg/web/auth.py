@@ -8,57 +8,78 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from stickerreg.extensions import limiter, login_manager
-from stickerreg.models import Role, TokenPurpose, User
+from stickerreg.extensions import limiter
+from stickerreg.models import TokenPurpose
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
-from stickerreg.web import render
-from stickerreg.web.forms import (
-    ConfirmForm,
-    LoginForm,
-    PasswordResetForm,
-    ResetRequestForm,
-    SignUpForm,
-)
+from stickerreg.web.fields import ConfirmForm, email_field
+from stickerreg.web.pages import render
+from stickerreg.web.sessions import sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-class Principal(UserMixin):
-    """The signed-in user together with the session token their cookie carries."""
-
-    def __init__(self, user: User, token: str):
-        self.user = user
-        self.token = token
-
-    def get_id(self) -> str:
-        return self.token
+# --- forms ------------------------------------------------------------------------------
 
 
-@login_manager.user_loader
-def load_principal(token: str) -> Principal | None:
-    """A cookie is only as good as its server-side session row."""
-    user = accounts.user_for_session(g.db, token)
-    return Principal(user, token) if user else None
+def password_error_message(problem: str) -> str:
+    """A person-readable reason for accounts.password_problem()."""
+    messages = {
+        "too_short": _l("Use at least %(min)d characters.", min=accounts.PASSWORD_MIN_LENGTH),
+        "too_common": _l("That password is too common. Choose one that is harder to guess."),
+    }
+    return str(messages.get(problem, problem))
 
 
-def staff_only(*roles: Role):
-    """A before_request hook for staff blueprints: anyone without one of `roles`, signed in
-    or not, gets the plain 404 page, so the area's existence is not revealed."""
-    allowed = frozenset(role.value for role in roles)
+class StrongPassword:
+    """The same rule for sign-up and reset: long enough and not a common password."""
 
-    def require_role() -> None:
-        principal = current_user
-        if not principal.is_authenticated or principal.user.role not in allowed:
-            abort(404)
-        g.user = principal.user
+    def __call__(self, form, field) -> None:
+        problem = accounts.password_problem(field.data or "")
+        if problem:
+            raise ValidationError(password_error_message(problem))
 
-    return require_role
+
+def _new_password_fields():
+    password = PasswordField(
+        _l("Password (at least %(min)d characters)", min=accounts.PASSWORD_MIN_LENGTH),
+        validators=[DataRequired(_l("Choose a password.")), Length(max=200), StrongPassword()],
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(_l("Repeat the password.")), EqualTo("password", _l("The passwords don't match."))],
+    )
+    return password, confirm
+
+
+class SignUpForm(FlaskForm):
+    email = email_field()
+    password, password_confirm = _new_password_fields()
+
+
+class LoginForm(FlaskForm):
+    email = email_field()
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = email_field()
+
+
+class PasswordResetForm(FlaskForm):
+    password, password_confirm = _new_password_fields()
+
+
+# --- views ------------------------------------------------------------------------------
 
 
 def _failed(response) -> bool:
@@ -67,23 +88,6 @@ def _failed(response) -> bool:
 
 def _login_email_key() -> str:
     return "login:" + accounts.normalize_email(request.form.get("email", ""))[:254]
-
-
-def sign_in(user: User, *, method: str) -> None:
-    """Start a fresh session: the old cookie's contents are dropped (no fixation)."""
-    token = accounts.start_session(g.db, user, method=method)
-    g.db.commit()
-    session.clear()
-    login_user(Principal(user, token))
-
-
-def sign_out() -> None:
-    """End this browser's session on the server (a copied cookie is useless) and here."""
-    if current_user.is_authenticated:
-        accounts.end_session(g.db, current_user.token)
-        g.db.commit()
-    logout_user()
-    session.clear()
 
 
 def require_live_link(token: str, purpose: TokenPurpose) -> None:

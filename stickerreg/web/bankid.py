@@ -16,13 +16,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from stickerreg import bankid, qr
+from stickerreg import bankid
 from stickerreg.bankid import FAILED, PENDING, BankIdClient, BankIdError, Collect
 from stickerreg.extensions import limiter, login_manager
+from stickerreg.printing import images
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
-from stickerreg.web import is_htmx, private_page, render
-from stickerreg.web.auth import sign_in
+from stickerreg.web.pages import is_htmx, private_page, render
+from stickerreg.web.sessions import sign_in
 
 log = logging.getLogger(__name__)
 bp = Blueprint("bankid", __name__, url_prefix="/auth/bankid")
@@ -173,7 +174,7 @@ def pending(order: dict, *, hint: str | None) -> str:
     """The page (or, for htmx, the fragment) with the QR code for this second."""
     seconds = max(0, int(clock() - order["started"]))
     secret = bankid.reveal(order["secret"], key=app_key(), order_ref=order["ref"])
-    code = qr.svg_text(bankid.qr_data(order["qr"], secret, seconds))
+    code = images.text_qr_svg(bankid.qr_data(order["qr"], secret, seconds))
     return render(
         "auth/bankid.html", "auth/_bankid_status.html", state=PENDING, purpose=order["purpose"],
         message=pending_message(hint), qr_svg=Markup(code), autostart=bankid.autostart_url(order["auto"]),

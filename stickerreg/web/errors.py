@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from stickerreg.web import is_htmx
+from stickerreg.web.pages import is_htmx
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def handle_unexpected(error: Exception):
     return handle_http_error(InternalServerError())
 
 
-def register(app: Flask) -> None:
+def init_app(app: Flask) -> None:
     """Install the handlers on the app."""
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -5,14 +5,18 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from stickerreg import bots, codes
 from stickerreg.extensions import limiter
 from stickerreg.models import ConversationStatus, utcnow
 from stickerreg.services import finder, relay, stickers
 from stickerreg.services.relay import ConversationClosed, FinderDetails
-from stickerreg.web import is_htmx, private_page, render
-from stickerreg.web.forms import FinderMessageForm, FinderReplyForm, LookupForm
+from stickerreg.web.fields import CLEAN, message_field
+from stickerreg.web.pages import is_htmx, private_page, render
 
 bp = Blueprint("finder", __name__)
 
@@ -33,6 +37,71 @@ sticker_message_limit = limiter.limit(
 
 
 bp.after_request(private_page)
+
+
+# --- forms ------------------------------------------------------------------------------
+
+
+class LookupForm(FlaskForm):
+    """The 'enter an ID' box. A GET form: looking up changes nothing, so it needs no token."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(_l("Sticker ID"), filters=CLEAN, validators=[DataRequired(), Length(max=200)])
+
+
+class FinderMessageForm(FlaskForm):
+    """What a finder sends to a sticker's owner."""
+
+    message = message_field(_l("Your message to the owner"))
+    found_where = StringField(
+        _l("Where did you find it? (optional)"),
+        filters=CLEAN,
+        validators=[Optional(), Length(max=200, message=_l("Use at most %(max)d characters.", max=200))],
+    )
+    email = EmailField(
+        _l("Your email, to hear back (optional)"),
+        filters=CLEAN,
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(message=_l("That email address doesn't look right."), check_deliverability=False),
+        ],
+    )
+    share_location = BooleanField(_l("Share my approximate location (about 100 m)"))
+    latitude = HiddenField(validators=[Optional()])
+    longitude = HiddenField(validators=[Optional()])
+
+    def validate_latitude(self, field) -> None:
+        _coordinate(field, -90.0, 90.0)
+
+    def validate_longitude(self, field) -> None:
+        _coordinate(field, -180.0, 180.0)
+
+    def location(self) -> tuple[float | None, float | None]:
+        """Coordinates only when the finder explicitly agreed to share them."""
+        if not self.share_location.data or not self.latitude.data or not self.longitude.data:
+            return None, None
+        return float(self.latitude.data), float(self.longitude.data)
+
+
+class FinderReplyForm(FlaskForm):
+    """The finder writes again on their private conversation page."""
+
+    message = message_field(_l("Your reply"))
+
+
+def _coordinate(field, low: float, high: float) -> None:
+    try:
+        value = float(field.data)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("Your location could not be read. Turn off location sharing and try again.")) from None
+    if not (low <= value <= high) or value != value:  # value != value catches NaN
+        raise ValidationError(_l("Your location could not be read. Turn off location sharing and try again."))
+
+
+# --- views ------------------------------------------------------------------------------
 
 
 @bp.get("/")

@@ -4,7 +4,7 @@ Only print-shop staff and admins get here. To everyone else, signed in or not, e
 of this blueprint answers 404, like an unknown address: no sign-in redirect reveals it.
 
 Exports run in a background thread the view starts after committing the job: the thread
-is the worker (`printing.run_export`) and commits its progress as it goes, while the page
+is the worker (`exports.run_export`) and commits its progress as it goes, while the page
 polls a progress fragment. That is simple and fine while one web process serves a small
 print shop and an export takes seconds; a job cut off by a restart stays unfinished, and
 exporting again starts a fresh one. `flask batch export` runs the same worker in the
@@ -24,11 +24,20 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from stickerreg.models import Batch, BatchStatus, ExportJob, JobStatus, Role
-from stickerreg.services import printing
-from stickerreg.services.printing import PrintingError
+from stickerreg.services.printshop import (
+    CardsPurged,
+    ExportRefused,
+    IllegalTransition,
+    PrintshopError,
+    UnknownLayout,
+    VoidRefused,
+    batches,
+    exports,
+    misprints,
+)
 from stickerreg.text import clean_text
-from stickerreg.web import is_htmx, private_page, render
-from stickerreg.web.auth import staff_only
+from stickerreg.web.pages import go_to, is_htmx, private_page, render
+from stickerreg.web.sessions import require_role
 
 bp = Blueprint("printshop", __name__, url_prefix="/printshop")
 MIMETYPES = {"pdf": "application/pdf", "cards": "application/pdf", "csv": "text/csv", "svg": "application/zip"}
@@ -71,7 +80,7 @@ JOB_LABELS = {
 }
 
 
-bp.before_request(staff_only(Role.PRINTSHOP, Role.ADMIN))
+bp.before_request(require_role(Role.PRINTSHOP, Role.ADMIN))
 
 
 bp.after_request(private_page)
@@ -86,7 +95,7 @@ def printshop_helpers() -> dict:
         "action_labels": ACTION_LABELS,
         "action_help": ACTION_HELP,
         "job_label": lambda status: str(JOB_LABELS.get(status, status)),
-        "job_percent": printing.progress_percent,
+        "job_percent": exports.progress_percent,
     }
 
 
@@ -99,23 +108,23 @@ class NewBatchForm(FlaskForm):
     count = IntegerField(
         _l("Number of stickers"),
         validators=[InputRequired(_l("Enter how many stickers to make.")),
-                    NumberRange(1, printing.MAX_COUNT, _l("Choose %(min)d to %(max)d stickers."))],
+                    NumberRange(1, batches.MAX_COUNT, _l("Choose %(min)d to %(max)d stickers."))],
     )
     set_size = IntegerField(
         _l("Stickers per set"),
         validators=[InputRequired(_l("Enter how many stickers make a set.")),
-                    NumberRange(1, printing.MAX_SET_SIZE, _l("A set holds %(min)d to %(max)d stickers."))],
+                    NumberRange(1, batches.MAX_SET_SIZE, _l("A set holds %(min)d to %(max)d stickers."))],
     )
     layout = SelectField(_l("Label stock"), validate_choice=True)
     product = StringField(
         _l("Product"), filters=[clean_text],
         validators=[DataRequired(_l("Name the product.")),
-                    Length(max=printing.PRODUCT_MAX, message=_l("Use at most %(max)d characters."))],
+                    Length(max=batches.PRODUCT_MAX, message=_l("Use at most %(max)d characters."))],
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.layout.choices = [(name, name) for name in printing.layout_names()]
+        self.layout.choices = [(name, name) for name in batches.layout_names()]
 
 
 class MarkForm(FlaskForm):
@@ -160,7 +169,7 @@ class VoidForm(FlaskForm):
 class ExportForm(FlaskForm):
     """Which file to make: the pressed button's value."""
 
-    format = StringField(validators=[AnyOf(list(printing.FORMATS))])
+    format = StringField(validators=[AnyOf(list(exports.FORMATS))])
 
 
 # --- views ------------------------------------------------------------------------------
@@ -169,7 +178,7 @@ class ExportForm(FlaskForm):
 @bp.get("/")
 def index():
     """Every batch, newest first."""
-    return render("printshop/index.html", batches=printing.list_batches(g.db))
+    return render("printshop/index.html", batches=batches.list_batches(g.db))
 
 
 @bp.route("/batches/new", methods=["GET", "POST"])
@@ -179,13 +188,13 @@ def new_batch():
     if request.method == "GET" or not form.validate_on_submit():
         return render("printshop/new.html", form=form), 200 if request.method == "GET" else 422
     try:
-        batch = printing.create_and_mint(g.db, count=form.count.data, set_size=form.set_size.data,
+        batch = batches.create_and_mint(g.db, count=form.count.data, set_size=form.set_size.data,
                                          layout=form.layout.data, product=form.product.data, actor=g.user)
-    except PrintingError as error:
+    except PrintshopError as error:
         form.form_errors.append(problem(error))
         return render("printshop/new.html", form=form), 422
     g.db.commit()
-    sets = printing.total_sets(batch.count, batch.set_size)
+    sets = batches.total_sets(batch.count, batch.set_size)
     flash(ngettext("Batch %(id)s is minted: %(count)d stickers in %(num)d set.",
                    "Batch %(id)s is minted: %(count)d stickers in %(num)d sets.",
                    sets, id=batch.public_id, count=batch.count), "info")
@@ -195,44 +204,44 @@ def new_batch():
 @bp.get("/batches/<public_id>")
 def batch(public_id: str):
     """A batch: its state and history, the next step, exports and misprints."""
-    return _batch_page(printing.find_batch(g.db, public_id) or abort(404))
+    return _batch_page(batches.find_batch(g.db, public_id) or abort(404))
 
 
 @bp.route("/batches/<public_id>/mark", methods=["GET", "POST"])
 def mark(public_id: str):
     """Confirm and take one step (`to` names it): mint, exported, printed, shipped or void."""
-    batch = printing.find_batch(g.db, public_id) or abort(404)
+    batch = batches.find_batch(g.db, public_id) or abort(404)
     form = MarkForm(to=request.args.get("to"))
     to = form.to.data if form.to.data in ACTION_LABELS else None
     page = ("printshop/mark.html", "printshop/_mark_form.html")
     if request.method == "GET":
-        if to is None or not printing.can_move(batch, BatchStatus(to)):
+        if to is None or not batches.can_move(batch, BatchStatus(to)):
             abort(404)
         return render(*page, batch=batch, form=form, to=BatchStatus(to))
     if to is None or not form.validate_on_submit():
         return render(*page, batch=batch, form=form, to=BatchStatus(to or batch.status)), 422
     try:
-        printing.mark(g.db, batch, to, actor=g.user)
-    except PrintingError as error:
+        batches.mark(g.db, batch, to, actor=g.user)
+    except PrintshopError as error:
         form.form_errors.append(problem(error))
         return render(*page, batch=batch, form=form, to=BatchStatus(to)), 409
     g.db.commit()
     flash(_("Batch %(id)s is now: %(status)s.", id=batch.public_id, status=STATUS_LABELS[BatchStatus(batch.status)]),
           "info")
-    return _go_to(url_for(".batch", public_id=batch.public_id))
+    return go_to(url_for(".batch", public_id=batch.public_id))
 
 
 @bp.post("/batches/<public_id>/void")
 def void(public_id: str):
     """Void misprinted stickers or sets and mint their reprint; shows the reprint batch."""
-    batch = printing.find_batch(g.db, public_id) or abort(404)
+    batch = batches.find_batch(g.db, public_id) or abort(404)
     form = VoidForm()
     if not form.validate_on_submit():
         return _batch_page(batch, void_form=form), 422
     try:
-        reprint = printing.void(g.db, batch, sticker_codes=form.code_list(), set_numbers=form.set_list(),
+        reprint = misprints.void(g.db, batch, sticker_codes=form.code_list(), set_numbers=form.set_list(),
                                 actor=g.user)
-    except PrintingError as error:
+    except PrintshopError as error:
         form.form_errors.append(problem(error))
         return _batch_page(batch, void_form=form), 422
     g.db.commit()
@@ -245,13 +254,13 @@ def void(public_id: str):
 @bp.post("/batches/<public_id>/exports")
 def start_export(public_id: str):
     """Queue an export and start its worker; answers with the progress (fragment or page)."""
-    batch = printing.find_batch(g.db, public_id) or abort(404)
+    batch = batches.find_batch(g.db, public_id) or abort(404)
     form = ExportForm()
     if not form.validate_on_submit():
         return _export_refused(batch, _("Choose one of the export buttons.")), 422
     try:
-        job = printing.start_export(g.db, batch, form.format.data, actor=g.user)
-    except PrintingError as error:
+        job = exports.start_export(g.db, batch, form.format.data, actor=g.user)
+    except PrintshopError as error:
         return _export_refused(batch, problem(error)), 409
     g.db.commit()
     _run_in_background(job)
@@ -263,42 +272,40 @@ def start_export(public_id: str):
 @bp.get("/exports/<public_id>")
 def export(public_id: str):
     """An export's progress: the page, or for htmx the fragment that polls itself."""
-    job = printing.find_job(g.db, public_id) or abort(404)
+    job = exports.find_job(g.db, public_id) or abort(404)
     return render("printshop/export.html", "printshop/_export_progress.html", job=job, batch=g.db.get(Batch, job.batch_id))
 
 
 @bp.get("/exports/<public_id>/download")
 def download(public_id: str):
     """The finished file, as an attachment."""
-    job = printing.find_job(g.db, public_id) or abort(404)
-    path = printing.downloadable(job, _export_dir())
+    job = exports.find_job(g.db, public_id) or abort(404)
+    path = exports.downloadable(job, _export_dir())
     if path is None:
         abort(404)
-    name = printing.export_filename(g.db.get(Batch, job.batch_id), job)
+    name = exports.export_filename(g.db.get(Batch, job.batch_id), job)
     return send_file(path, mimetype=MIMETYPES[job.format], as_attachment=True, download_name=name)
 
 
 # --- helpers ----------------------------------------------------------------------------
 
 
-
-
 def _batch_page(batch: Batch, *, void_form: VoidForm | None = None, export_error: str | None = None):
     """The batch page with its history, counts, exports and forms."""
-    moves = [status for status in ACTION_LABELS if printing.can_move(batch, status)]
+    moves = [status for status in ACTION_LABELS if batches.can_move(batch, status)]
     return render(
         "printshop/batch.html",
         batch=batch,
-        events=printing.events(g.db, batch),
-        set_count=printing.set_count(g.db, batch),
-        sticker_counts=printing.sticker_counts(g.db, batch),
+        events=batches.events(g.db, batch),
+        set_count=batches.set_count(g.db, batch),
+        sticker_counts=batches.sticker_counts(g.db, batch),
         moves=moves,
-        jobs=printing.jobs_of(g.db, batch),
+        jobs=exports.jobs_of(g.db, batch),
         original=g.db.get(Batch, batch.reprint_of_id) if batch.reprint_of_id else None,
-        reprints=printing.reprints_of(g.db, batch),
-        exportable=batch.status in printing.EXPORTABLE,
-        cards_purged=batch.status in printing.PURGED,
-        reprintable=batch.status in printing.REPRINTABLE,
+        reprints=batches.reprints_of(g.db, batch),
+        exportable=batch.status in batches.EXPORTABLE,
+        cards_purged=batch.status in batches.PURGED,
+        reprintable=batch.status in batches.REPRINTABLE,
         void_form=void_form or VoidForm(formdata=None),
         export_form=ExportForm(formdata=None),
         export_error=export_error,
@@ -313,14 +320,14 @@ def _export_refused(batch: Batch, message: str):
 
 
 def _export_dir():
-    return printing.export_dir(current_app.config, current_app.instance_path)
+    return exports.export_dir(current_app.config, current_app.instance_path)
 
 
 def _run_in_background(job: ExportJob) -> None:
     """Start the export worker in a daemon thread (see the module docstring)."""
     app = current_app._get_current_object()
     worker = threading.Thread(
-        target=printing.run_export,
+        target=exports.run_export,
         args=(app.extensions["db_engine"], job.id, _export_dir()),
         kwargs={"base_url": app.config["PUBLIC_BASE_URL"]},
         name=f"export-{job.public_id}",
@@ -329,28 +336,21 @@ def _run_in_background(job: ExportJob) -> None:
     worker.start()
 
 
-def _go_to(url: str):
-    """Redirect after a successful POST; htmx is told to load the page itself."""
-    if is_htmx():
-        return "", 200, {"HX-Redirect": url}
-    return redirect(url, 303)
-
-
-def problem(error: PrintingError) -> str:
+def problem(error: PrintshopError) -> str:
     """A print-shop error in the reader's language."""
     details = error.details
-    if isinstance(error, printing.CardsPurged):
+    if isinstance(error, CardsPurged):
         return _("The activation codes were deleted when the batch was printed, so the backing cards "
                  "can't be exported again.")
-    if isinstance(error, printing.IllegalTransition):
+    if isinstance(error, IllegalTransition):
         return _("A batch with status “%(status)s” can't be marked “%(to)s”.",
                  status=STATUS_LABELS[BatchStatus(details["from_status"])], to=STATUS_LABELS[BatchStatus(details["to_status"])])
-    if isinstance(error, printing.ExportRefused):
+    if isinstance(error, ExportRefused):
         return _("This batch can't be exported while its status is “%(status)s”.",
                  status=STATUS_LABELS.get(details.get("status"), details.get("status", "")))
-    if isinstance(error, printing.UnknownLayout):
+    if isinstance(error, UnknownLayout):
         return _("Choose one of the label stocks in the list.")
-    if isinstance(error, printing.VoidRefused):
+    if isinstance(error, VoidRefused):
         return _void_problem(details)
     return _("That didn't work. Check the values and try again.")
 

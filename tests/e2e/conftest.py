@@ -1,8 +1,9 @@
 """Browser tests: the real app on a live local server, Debian's Chromium driven by Playwright.
 
-The app is the root conftest's `app` fixture (CSRF and rate limits on, one clean database,
-SQLite and again PostgreSQL); this file only serves it over HTTP, points its mail at the
-test SMTP server and gives the tests a phone. `from conftest import make_test_app` cannot
+The app is the root conftest's `app` fixture (CSRF and rate limits on, one clean database);
+this file only serves it over HTTP, points its mail at the test SMTP server and gives the
+tests a phone. Browser tests run on SQLite only: what they add is the browser, and the web
+tests already run every route on both databases. `from conftest import make_test_app` cannot
 work here: this file is itself imported as `conftest`, so the root one is shadowed.
 """
 
@@ -56,6 +57,12 @@ DESKTOP = dict(
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36"
     ),
 )
+
+
+@pytest.fixture(scope="session")
+def database_kind() -> str:
+    """Overrides the root fixture (SQLite and PostgreSQL): browser tests run on SQLite."""
+    return "sqlite"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -176,12 +183,12 @@ def desktop(new_phone) -> Page:
 
 
 @pytest.fixture
-def screenshot(request, database_kind: str) -> Callable[[Page, str], Path]:
+def screenshot(request) -> Callable[[Page, str], Path]:
     """Save a full-page screenshot under /tmp/e2e-shots (outside the repository)."""
 
     def shoot(page: Page, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{request.node.originalname}-{database_kind}-{name}.png"
+        path = SCREENSHOTS / f"{request.node.originalname}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -11,23 +11,23 @@ from sqlmodel import select
 from y4m import qr_frame
 
 from stickerreg import codes, qr
-from stickerreg.models import FoundCase, FoundCaseStatus, KioskLocation
-from stickerreg.services import kiosk
+from stickerreg.models import Desk, DeskCreate, HandedInItem, HandedInItemCreate, HandedInStatus
+from stickerreg.services import desks, handed_in
 
-PRINTED_BASE = "HTTPS://STICKERREG.SE"  # printed stickers carry the public address, upper-case
+PRINTED_BASE = "HTTPS://STICKERREG.SE"  # printed stickers carry the public address, upper-item
 
 
 @pytest.fixture
-def desk(session) -> KioskLocation:
-    location = kiosk.create_location(session, name="Hittegods Centralen", address="Centralplan 15",
-                                     opening_hours="8-20")
+def desk(session) -> Desk:
+    desk = desks.create_desk(session, DeskCreate(name="Hittegods Centralen", address="Centralplan 15",
+                                     opening_hours="8-20"))
     session.commit()
-    return location
+    return desk
 
 
-def paired_kiosk(camera: Browser, live_server, session, desk: KioskLocation) -> Page:
+def paired_kiosk(camera: Browser, live_server, session, desk: Desk) -> Page:
     """The camera browser, paired with the desk through its link, on the scan screen in English."""
-    _, token = kiosk.start_pairing(session, location=desk, name="Tablet")
+    _, token = desks.start_pairing(session, desk=desk, name="Tablet")
     session.commit()
     page = camera.new_context(base_url=live_server.base_url, viewport={"width": 1280, "height": 800}).new_page()
     # Debian's Chromium has no BarcodeDetector; removing it anyway proves jsQR did the reading.
@@ -55,13 +55,13 @@ def test_the_kiosk_reads_a_sticker_with_the_camera(live_server, session, desk, s
 
 def test_the_kiosk_reads_the_owners_pickup_code_with_the_camera(live_server, session, desk, camera_browser):
     # An item already waiting at the desk (handed in at its other screen).
-    other_screen, token = kiosk.start_pairing(session, location=desk, name="Counter")
-    kiosk.complete_pairing(session, token)
+    other_screen, token = desks.start_pairing(session, desk=desk, name="Counter")
+    desks.complete_pairing(session, token)
     key = live_server.app.config["SECRET_KEY"].encode()
-    details = kiosk.HandIn(category="keys", description="Blue key ring", storage_place="Shelf B3")
-    case = kiosk.hand_in(session, device=other_screen, sticker_code=None, details=details, key=key)
+    details = HandedInItemCreate(category="keys", description="Blue key ring", storage_place="Shelf B3")
+    item = handed_in.hand_in(session, device=other_screen, sticker_code=None, details=details, key=key)
     session.commit()
-    code = kiosk.pickup_code(case.public_id, key=key)
+    code = handed_in.pickup_code(item.public_id, key=key)
     # The owner holds up their phone: the account page's QR is the code's 8 digits.
     page = paired_kiosk(camera_browser(qr_frame(code)), live_server, session, desk)
 
@@ -72,12 +72,12 @@ def test_the_kiosk_reads_the_owners_pickup_code_with_the_camera(live_server, ses
     expect(page.get_by_role("heading", name="Code accepted: hand the item over")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("Fetch it from")).to_have_text("Fetch it from Shelf B3")
     session.expire_all()
-    collected = session.exec(select(FoundCase)).one()
-    assert (collected.status, collected.collected_by) == (FoundCaseStatus.COLLECTED, "KL")
+    collected = session.exec(select(HandedInItem)).one()
+    assert (collected.status, collected.collected_by) == (HandedInStatus.COLLECTED, "KL")
 
 
 def test_without_a_camera_the_kiosk_says_so(live_server, session, desk, new_phone):
-    _, token = kiosk.start_pairing(session, location=desk, name="PC")
+    _, token = desks.start_pairing(session, desk=desk, name="PC")
     session.commit()
     page = new_phone(viewport={"width": 1280, "height": 800}, is_mobile=False).new_page()
     page.goto(f"/kiosk/pair/{token}?lang=en")

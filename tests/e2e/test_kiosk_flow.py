@@ -22,8 +22,8 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel import select
 
 from stickerreg import codes
-from stickerreg.models import FoundCase, KioskDevice, KioskLocation
-from stickerreg.services import kiosk
+from stickerreg.models import Desk, DeskCreate, HandedInItem, HandedInItemCreate, KioskDevice
+from stickerreg.services import desks, handed_in
 
 DESK = "Hittegods Centralstationen"
 ADDRESS = "Centralplan 15, 111 20 Stockholm"
@@ -52,17 +52,17 @@ TABLET = dict(
 
 
 @pytest.fixture
-def desk(session) -> KioskLocation:
-    location = kiosk.create_location(session, name=DESK, address=ADDRESS, opening_hours=OPENING_HOURS)
+def desk(session) -> Desk:
+    desk = desks.create_desk(session, DeskCreate(name=DESK, address=ADDRESS, opening_hours=OPENING_HOURS))
     session.commit()
-    return location
+    return desk
 
 
 @pytest.fixture
 def tablet(new_phone, session, desk, live_server) -> Page:
     """A tablet browser paired with the desk through its one-time link, on the scan screen."""
     page = new_phone(**TABLET).new_page()
-    _device, token = kiosk.start_pairing(session, location=desk, name="Disk 1")
+    _device, token = desks.start_pairing(session, desk=desk, name="Disk 1")
     session.commit()
     page.goto(f"/kiosk/pair/{token}?lang=en")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Pair this screen with {DESK}")
@@ -159,16 +159,16 @@ def test_an_item_handed_in_at_the_desk_is_collected_with_the_owners_pickup_code(
     page.get_by_role("button", name="Hand in the item").tap()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Receipt")
-    case = session.exec(select(FoundCase)).one()
-    reference = kiosk.display_reference(case.reference)
+    item = session.exec(select(HandedInItem)).one()
+    reference = handed_in.display_reference(item.reference)
     expect(page.get_by_text(f"Reference {reference}")).to_be_visible()
     expect(page.get_by_role("img", name=f"QR code of the reference {reference}")).to_be_visible()
     expect(page.get_by_role("button", name="Print the receipt")).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text(DESCRIPTION)
     expect(page.get_by_role("main")).to_contain_text(ADDRESS)
     screenshot(page, "receipt")
-    assert (case.description, case.storage_place, case.category) == (DESCRIPTION, STORAGE, "keys")
-    assert (case.finder_name, case.finder_contact, case.finder_shares_contact) == (FINDER_NAME, FINDER_CONTACT, True)
+    assert (item.description, item.storage_place, item.category) == (DESCRIPTION, STORAGE, "keys")
+    assert (item.finder_name, item.finder_contact, item.finder_shares_contact) == (FINDER_NAME, FINDER_CONTACT, True)
     page.get_by_role("button", name="Done").tap()
     expect(page.get_by_role("heading", level=1)).to_have_text(SCAN_HEADING)
     expect(scan_input(page)).to_have_value("")
@@ -180,10 +180,10 @@ def test_an_item_handed_in_at_the_desk_is_collected_with_the_owners_pickup_code(
     mailed = everything_in(notice)
     for detail in (DESK, ADDRESS, OPENING_HOURS, reference):
         assert detail.lower() in mailed, detail
-    pickup = kiosk.pickup_code(case.public_id, key=live_server.app.config["SECRET_KEY"].encode())
-    assert pickup not in mailed and kiosk.display_pickup_code(pickup) not in mailed
-    case_path = link_in(notice, "/account/found/")
-    assert case_path == f"/account/found/{case.public_id}"
+    pickup = handed_in.pickup_code(item.public_id, key=live_server.app.config["SECRET_KEY"].encode())
+    assert pickup not in mailed and handed_in.display_pickup_code(pickup) not in mailed
+    item_path = link_in(notice, "/account/handed-in/")
+    assert item_path == f"/account/handed-in/{item.public_id}"
 
     owner_page = new_phone().new_page()
     owner_page.goto("/auth/login?lang=en")
@@ -191,7 +191,7 @@ def test_an_item_handed_in_at_the_desk_is_collected_with_the_owners_pickup_code(
     owner_page.get_by_label("Password", exact=True).fill(PASSWORD)
     owner_page.get_by_role("button", name="Sign in", exact=True).click()
     expect(owner_page).to_have_url(re.compile(r"/account/$"))
-    owner_page.goto(case_path)
+    owner_page.goto(item_path)
     expect(owner_page.get_by_role("heading", level=1)).to_have_text(f"“{LABEL}” was handed in")
     pickup_region = owner_page.get_by_role("region", name="Pickup code")
     expect(pickup_region).to_contain_text(re.compile(r"\b\d{4} \d{4}\b"))
@@ -212,10 +212,10 @@ def test_an_item_handed_in_at_the_desk_is_collected_with_the_owners_pickup_code(
     expect(page.get_by_text("No item waiting at this desk has that pickup code.")).to_be_visible()
     expect(page.get_by_label("Pickup code")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Pickup code")).to_be_focused()  # a second scan lands in the code field
-    assert session.exec(select(FoundCase.status)).one() == "waiting"
+    assert session.exec(select(HandedInItem.status)).one() == "waiting"
     settled(page)
 
-    page.get_by_label("Pickup code").fill(kiosk.display_pickup_code(pickup))  # typed as shown, with the space
+    page.get_by_label("Pickup code").fill(handed_in.display_pickup_code(pickup))  # typed as shown, with the space
     expect(page.get_by_label("Handed over by (your name or initials)")).to_have_value(STAFF)
     page.get_by_role("button", name="Check the code").tap()
     expect(page.get_by_role("heading", level=1)).to_have_text("Code accepted: hand the item over")
@@ -223,7 +223,7 @@ def test_an_item_handed_in_at_the_desk_is_collected_with_the_owners_pickup_code(
     expect(page).to_have_url(f"{live_server.base_url}/kiosk/")
 
     session.expire_all()
-    collected = session.exec(select(FoundCase)).one()
+    collected = session.exec(select(HandedInItem)).one()
     assert collected.status == "collected"
     assert collected.collected_by == STAFF
     assert collected.collected_at is not None
@@ -310,10 +310,10 @@ def test_a_slow_mouse_click_below_the_fold_is_not_lost(tablet: Page):
 
 def test_the_staff_screens_open_with_the_desks_pin_until_the_start_screen(tablet: Page, session, desk,
                                                                           sticker_factory):
-    kiosk.set_staff_pin(session, desk, "2468")
-    details = kiosk.HandIn(category="keys", description=DESCRIPTION, storage_place=STORAGE)
+    desks.set_staff_pin(session, desk, "2468")
+    details = HandedInItemCreate(category="keys", description=DESCRIPTION, storage_place=STORAGE)
     device = session.exec(select(KioskDevice)).one()
-    kiosk.hand_in(session, device=device, sticker_code=None, details=details, key=b"test-secret-key")
+    handed_in.hand_in(session, device=device, sticker_code=None, details=details, key=b"test-secret-key")
     session.commit()
     page = tablet
     scripts_ready(page)

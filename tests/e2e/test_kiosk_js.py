@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 from y4m import qr_frame
 
 from stickerreg import codes, qr
-from stickerreg.web import CSP
+from stickerreg.web.pages import CSP
 
 REPO = Path(__file__).resolve().parents[2]
 STATIC = REPO / "static"

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from stickerreg.models import Batch, Role
 from stickerreg.services import accounts
+from stickerreg.services.printshop import batches
 
 EMAIL = "tryckeri@example.se"
 PASSWORD = "etiketter på rulle 2026"
@@ -84,9 +85,7 @@ def test_print_shop_user_creates_a_batch_and_downloads_its_pdf(desktop: Page, se
 
 def test_without_javascript_the_refresh_link_shows_the_finished_export(new_phone, session, print_shop_user,
                                                                        exports_in, live_server):
-    from stickerreg.services import printing
-
-    batch = printing.create_and_mint(session, count=5, set_size=5, layout="a4-3x7", product="Tag")
+    batch = batches.create_and_mint(session, count=5, set_size=5, layout="a4-3x7", product="Tag")
     session.commit()
     page = new_phone(java_script_enabled=False, locale="en-GB").new_page()
     sign_in(page)

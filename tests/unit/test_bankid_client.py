@@ -13,8 +13,9 @@ from fake_bankid import FakeBankId, complete, failed, pending
 from helpers import free_port
 from PIL import Image
 
-from stickerreg import bankid, qr
+from stickerreg import bankid
 from stickerreg.bankid import BankIdClient, BankIdError
+from stickerreg.printing import images
 
 # BankID's own worked example (developers.bankid.com, "QR code"), also pinned by
 # independent client libraries: the same token and secret give these codes at 0 and 1 s.
@@ -37,7 +38,7 @@ def test_qr_data_matches_bankids_published_example():
 
 def test_svg_text_scans_back_to_the_lowercase_payload():
     payload = bankid.qr_data(EXAMPLE_TOKEN, EXAMPLE_SECRET, 17)
-    drawing = qr.svg_text(payload)
+    drawing = images.text_qr_svg(payload)
     assert drawing.count("<path") == 1 and 'viewBox="0 0 49 49"' in drawing  # version 6 + quiet zone 4
     image = Image.open(io.BytesIO(resvg_py.svg_to_bytes(svg_string=drawing, width=490)))
     (barcode,) = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
@@ -46,7 +47,7 @@ def test_svg_text_scans_back_to_the_lowercase_payload():
 
 def test_svg_text_refuses_empty_text():
     with pytest.raises(ValueError):
-        qr.svg_text("")
+        images.text_qr_svg("")
 
 
 def test_auth_collect_and_cancel_speak_json_to_rp_v6(fake):

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 import pytest
 from sqlmodel import select
 
-from stickerreg.models import OutboxMessage, OutboxStatus, utcnow
+from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow
 from stickerreg.services import outbox
 
 
@@ -55,7 +55,8 @@ def engine(app):
 
 
 def queue(session, count=1):
-    rows = [outbox.enqueue(session, kind="test", payload={"n": n}) for n in range(count)]
+    # The worker doesn't care what kind a row is: the composer does (here: compose_simple).
+    rows = [outbox.enqueue(session, kind=OutboxKind.SCAN_ALERT, payload={"n": n}) for n in range(count)]
     session.commit()
     return rows
 
@@ -137,7 +138,7 @@ def test_compose_changes_are_rolled_back_when_sending_fails(engine, session):
 
     run(engine, FlakyTransport(failures=1), Clock(), compose=compose)
     kinds = session.exec(select(OutboxMessage.kind)).all()
-    assert kinds == ["test"]
+    assert kinds == [OutboxKind.SCAN_ALERT]
 
 
 def test_message_ids_are_unique_and_well_formed(session):

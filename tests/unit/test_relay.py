@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from stickerreg.models import ConversationStatus, OutboxMessage, RelayLink, User
+from stickerreg.models import ConversationStatus, OutboxKind, OutboxMessage, RelayLink, User
 from stickerreg.services import relay, stickers
 from stickerreg.services.relay import ConversationClosed, FinderDetails
 from stickerreg.tokens import hash_token
@@ -46,7 +46,7 @@ def test_owner_replies_notify_the_finder_only_if_they_left_an_address(session, s
     relay.add_owner_reply(session, silent, "Tack!")
     relay.add_owner_reply(session, reachable, "Tack!")
     session.commit()
-    assert outbox_kinds(session) == [relay.NOTIFY_OWNER, relay.NOTIFY_OWNER, relay.NOTIFY_FINDER]
+    assert outbox_kinds(session) == [OutboxKind.FINDER_MESSAGE, OutboxKind.FINDER_MESSAGE, OutboxKind.OWNER_REPLY]
 
 
 def test_held_messages_are_delivered_when_the_sticker_is_claimed(session, sticker_factory, user_factory):

@@ -12,15 +12,19 @@ from stickerreg import codes
 from stickerreg.models import (
     Conversation,
     ConversationStatus,
+    OutboxKind,
     OutboxMessage,
     Sticker,
+    StickerPublic,
     StickerSet,
     StickerStatus,
+    StickerUpdate,
     utcnow,
 )
-from stickerreg.services import finder, relay, stickers
+from stickerreg.services import claims, finder, stickers
+from stickerreg.services.claims import ClaimError
 from stickerreg.services.relay import FinderDetails
-from stickerreg.services.stickers import ClaimError, StickerInactive, StickerUpdate
+from stickerreg.services.stickers import StickerInactive
 
 
 def messy(code: str) -> str:
@@ -45,7 +49,7 @@ def minted(session):
 
 def test_claiming_activates_every_sticker_of_the_set_and_forgives_typing(session, user_factory, minted):
     owner = user_factory()
-    claimed = stickers.claim_set(session, owner=owner, sticker_code=messy(minted.stickers[1].code),
+    claimed = claims.claim_set(session, owner=owner, sticker_code=messy(minted.stickers[1].code),
                                  activation_code=messy(stickers.display_activation(minted.activation_code)))
     session.commit()
     assert [s.code for s in claimed] == [s.code for s in minted.stickers]
@@ -89,7 +93,7 @@ def test_every_mismatch_raises_the_same_claim_error(session, user_factory, minte
         [loose] = stickers.mint(session, count=1)
         sticker_code = loose.code
     elif case == "already_claimed":
-        stickers.claim_set(session, owner=user_factory(), sticker_code=sticker_code, activation_code=activation)
+        claims.claim_set(session, owner=user_factory(), sticker_code=sticker_code, activation_code=activation)
     elif case == "voided_sticker_id":
         sticker_code = voided_sticker_id(session, minted)
     elif case == "every_sticker_voided":
@@ -99,7 +103,7 @@ def test_every_mismatch_raises_the_same_claim_error(session, user_factory, minte
         sticker_code = minted.stickers[1].code
     session.commit()
     with pytest.raises(ClaimError) as raised:
-        stickers.claim_set(session, owner=owner, sticker_code=sticker_code, activation_code=activation)
+        claims.claim_set(session, owner=owner, sticker_code=sticker_code, activation_code=activation)
     assert type(raised.value) is ClaimError and str(raised.value) == ""
     session.rollback()
     assert session.exec(select(Sticker).where(Sticker.owner_id == owner.id)).all() == []
@@ -108,7 +112,7 @@ def test_every_mismatch_raises_the_same_claim_error(session, user_factory, minte
 def test_voided_stickers_stay_void_when_their_set_is_claimed(session, user_factory, minted):
     voided = voided_sticker_id(session, minted)
     owner = user_factory()
-    claimed = stickers.claim_set(session, owner=owner, sticker_code=minted.stickers[2].code,
+    claimed = claims.claim_set(session, owner=owner, sticker_code=minted.stickers[2].code,
                                  activation_code=minted.activation_code)
     session.commit()
     assert voided not in [s.code for s in claimed] and len(claimed) == 2
@@ -116,7 +120,7 @@ def test_voided_stickers_stay_void_when_their_set_is_claimed(session, user_facto
     session.refresh(sticker)
     assert sticker.status == StickerStatus.VOIDED and sticker.owner_id is None
     with pytest.raises(ClaimError):  # not even by claiming the set again
-        stickers.claim_set(session, owner=owner, sticker_code=minted.stickers[2].code,
+        claims.claim_set(session, owner=owner, sticker_code=minted.stickers[2].code,
                            activation_code=minted.activation_code)
 
 
@@ -126,11 +130,11 @@ def test_of_two_customers_claiming_at_once_exactly_one_gets_the_set(app, session
         # The second request read the set and its stickers before the first one committed.
         stale = other.get(StickerSet, minted.sticker_set.id)
         stickers.stickers_in(other, stale)
-        stickers.claim_set(session, owner=first, sticker_code=minted.stickers[0].code,
+        claims.claim_set(session, owner=first, sticker_code=minted.stickers[0].code,
                            activation_code=minted.activation_code)
         session.commit()
         with pytest.raises(ClaimError):
-            stickers.claim_set(other, owner=second, sticker_code=minted.stickers[0].code,
+            claims.claim_set(other, owner=second, sticker_code=minted.stickers[0].code,
                                activation_code=minted.activation_code)
         other.rollback()
     session.expire_all()
@@ -141,11 +145,11 @@ def test_claiming_delivers_what_finders_wrote_while_unclaimed(session, user_fact
     finder.report_found(session, code=minted.stickers[0].code, message="Hittad!", details=FinderDetails())
     session.commit()
     assert outbox_rows(session) == []  # held: nobody to tell yet
-    stickers.claim_set(session, owner=user_factory(), sticker_code=minted.stickers[0].code,
+    claims.claim_set(session, owner=user_factory(), sticker_code=minted.stickers[0].code,
                        activation_code=minted.activation_code)
     session.commit()
     [row] = outbox_rows(session)
-    assert row.kind == relay.NOTIFY_OWNER
+    assert row.kind == OutboxKind.FINDER_MESSAGE
     conversation = session.exec(select(Conversation)).one()
     assert conversation.status == ConversationStatus.OPEN
 
@@ -198,7 +202,7 @@ def test_a_deactivated_sticker_cannot_be_changed_or_deactivated_again(session, s
         stickers.update_sticker(session, sticker, StickerUpdate(lost_mode=True))
     with pytest.raises(StickerInactive):
         stickers.deactivate(session, sticker)
-    assert finder.public_view(session, sticker.code) == finder.PublicView()
+    assert finder.public_view(session, sticker.code) == StickerPublic()
 
 
 # --- scan alerts -----------------------------------------------------------------
@@ -213,7 +217,7 @@ def test_a_scan_alert_is_queued_at_most_once_an_hour(session, sticker_factory):
     ]
     session.commit()
     assert results == [True, False, False, True, False, False]
-    rows = outbox_rows(session, stickers.MAIL_SCAN_ALERT)
+    rows = outbox_rows(session, OutboxKind.SCAN_ALERT)
     assert [row.payload["sticker_id"] for row in rows] == [sticker.id, sticker.id]
     session.refresh(sticker)
     assert sticker.last_scan_alert_at == start + timedelta(minutes=60)
@@ -245,4 +249,4 @@ def test_two_scans_at_the_same_moment_queue_one_alert(app, session, sticker_fact
         session.commit()
         assert stickers.record_scan(other, stale, now=now) is False
         other.commit()
-    assert len(outbox_rows(session, stickers.MAIL_SCAN_ALERT)) == 1
+    assert len(outbox_rows(session, OutboxKind.SCAN_ALERT)) == 1

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from stickerreg import bots, config
+from stickerreg import bots
 from stickerreg.logs import RedactTokens
 from stickerreg.text import clean_text, defang
 
@@ -75,19 +75,3 @@ def test_conversation_tokens_never_reach_the_access_log():
     RedactTokens().filter(record)
     assert "AbC-123_xyz" not in record.getMessage()
     assert "/c/[redacted]" in record.getMessage()
-
-
-def test_the_development_secret_is_refused_outside_debug():
-    with pytest.raises(config.InsecureConfigError):
-        config.check_secret({"SECRET_KEY": config.DEV_SECRET_KEY}, debug=False)
-    config.check_secret({"SECRET_KEY": config.DEV_SECRET_KEY}, debug=True)
-    config.check_secret({"SECRET_KEY": "a-real-secret"}, debug=False)
-
-
-def test_create_app_refuses_to_start_with_the_development_secret(monkeypatch, tmp_path):
-    from stickerreg import create_app
-
-    monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    with pytest.raises(config.InsecureConfigError):
-        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})

@@ -8,8 +8,8 @@ from helpers import BROWSER_UA, PASSWORD, csrf_token, sign_in
 from sqlmodel import select
 
 from stickerreg import codes
-from stickerreg.models import Conversation, FoundCase, Message, Sticker, User
-from stickerreg.services import finder, kiosk
+from stickerreg.models import Conversation, DeskCreate, HandedInItem, HandedInItemCreate, Message, Sticker, User
+from stickerreg.services import desks, finder, handed_in
 from stickerreg.services.relay import FinderDetails
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
@@ -28,17 +28,17 @@ def alice_and_mallory(app, session, user_factory, sticker_factory):
     user_factory(email="mallory@example.se", password=PASSWORD)
     sticker = sticker_factory(owner=alice, label="Alice keys")
     conversation, _ = finder.report_found(session, code=sticker.code, message="found", details=FinderDetails())
-    desk = kiosk.create_location(session, name="Desk", address="Street 1", opening_hours="9-17")
-    device, _ = kiosk.start_pairing(session, location=desk, name="Counter")
-    case = kiosk.hand_in(session, device=device, sticker_code=sticker.code, photo=b"\xff\xd8 jpeg",
-                         details=kiosk.HandIn(category="keys", description="keys", storage_place="B3"), key=b"k")
+    desk = desks.create_desk(session, DeskCreate(name="Desk", address="Street 1", opening_hours="9-17"))
+    device, _ = desks.start_pairing(session, desk=desk, name="Counter")
+    item = handed_in.hand_in(session, device=device, sticker_code=sticker.code, photo=b"\xff\xd8 jpeg",
+                         details=HandedInItemCreate(category="keys", description="keys", storage_place="B3"), key=b"k")
     session.commit()
-    return alice, sticker, conversation, case
+    return alice, sticker, conversation, item
 
 
-def owned_keys(sticker, conversation, case) -> dict[str, str]:
+def owned_keys(sticker, conversation, item) -> dict[str, str]:
     """The public key of each of Alice's objects, by the URL argument that names it."""
-    return {"code": sticker.code, "public_id": conversation.public_id, "case_id": case.public_id}
+    return {"code": sticker.code, "public_id": conversation.public_id, "item_id": item.public_id}
 
 
 def owned_urls(app, keys: dict[str, str]):
@@ -58,7 +58,7 @@ def owned_urls(app, keys: dict[str, str]):
 def snapshot(session):
     session.expire_all()
     rows = [*session.exec(select(Sticker)), *session.exec(select(Conversation)),
-            *session.exec(select(Message)), *session.exec(select(User)), *session.exec(select(FoundCase))]
+            *session.exec(select(Message)), *session.exec(select(User)), *session.exec(select(HandedInItem))]
     return [row.model_dump() for row in rows]
 
 
@@ -102,9 +102,9 @@ def post_routes(app):
 
 
 def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory):
-    alice, sticker, conversation, case = alice_and_mallory
-    values = {**owned_keys(sticker, conversation, case), "token": "x" * 32, "raw": sticker.code,
-              "location_id": "x" * 16, "device_id": "x" * 16}
+    alice, sticker, conversation, item = alice_and_mallory
+    values = {**owned_keys(sticker, conversation, item), "token": "x" * 32, "raw": sticker.code,
+              "desk_id": "x" * 16, "device_id": "x" * 16}
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
     sign_in(client, "alice@example.se")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from helpers import PASSWORD, browser, csrf_token, drain_outbox, link_in, visible
 from sqlmodel import select
 
-from stickerreg.models import OutboxMessage, User
+from stickerreg.models import OutboxMessage, ProfileUpdate, User
 from stickerreg.services import accounts
 
 KEY = b"test-secret-key"  # the test app's SECRET_KEY
@@ -109,7 +109,7 @@ def test_extra_posted_fields_change_nothing(session, owner, owner_client):
     assert save(owner_client, extra).status_code == 303
     after = fresh(session, owner).model_dump()
     changed = {k for k in after if after[k] != before[k]}
-    assert changed <= set(accounts.ProfileUpdate.__dataclass_fields__)
+    assert changed <= set(ProfileUpdate.model_fields)
     assert after["role"] == "customer" and after["email"] == "owner@example.se" and after["id"] == before["id"]
     assert after["personnummer_digest"] is None and after["email_verified_at"] == before["email_verified_at"]
     assert browser(owner_client.application, email="owner@example.se")  # the password still works

@@ -17,8 +17,8 @@ from PIL import Image
 from sqlmodel import select
 
 from stickerreg import codes, qr
-from stickerreg.models import OutboxMessage, Sticker, StickerStatus, utcnow
-from stickerreg.services import stickers
+from stickerreg.models import OutboxKind, OutboxMessage, Sticker, StickerStatus, utcnow
+from stickerreg.services import claims, stickers
 
 MISMATCH = "The sticker ID and activation code don't match an unclaimed set."
 
@@ -167,7 +167,7 @@ def test_every_failed_claim_gets_the_same_single_answer(app, client, session, us
     elif case == "unknown_id":
         sticker_code = codes.generate()
     elif case == "already_claimed":
-        stickers.claim_set(session, owner=user_factory(), sticker_code=sticker_code, activation_code=activation)
+        claims.claim_set(session, owner=user_factory(), sticker_code=sticker_code, activation_code=activation)
     elif case == "voided_id":
         minted.stickers[0].status = StickerStatus.VOIDED.value
         session.add(minted.stickers[0])
@@ -470,7 +470,7 @@ def scan(app, code: str, agent: str = BROWSER_UA):
 
 def alerts(session) -> list[OutboxMessage]:
     session.expire_all()
-    return session.exec(select(OutboxMessage).where(OutboxMessage.kind == stickers.MAIL_SCAN_ALERT)).all()
+    return session.exec(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.SCAN_ALERT)).all()
 
 
 @pytest.mark.parametrize("locale", ["en", "sv"])

@@ -9,8 +9,8 @@ import pytest
 from helpers import PASSWORD, browser, csrf_token, visible
 from sqlmodel import select
 
-from stickerreg.models import KioskDevice, KioskLocation, Role
-from stickerreg.services import kiosk
+from stickerreg.models import Desk, DeskCreate, KioskDevice, Role
+from stickerreg.services import desks
 
 
 @pytest.fixture
@@ -37,14 +37,14 @@ def test_the_admin_area_is_a_plain_404_to_everyone_but_admins(app, user_factory,
 
 
 def test_an_admin_adds_a_desk_pairs_a_screen_renames_and_revokes_it(app, session, admin_client):
-    page = admin_client.post("/admin/kiosks", data={
+    page = admin_client.post("/admin/desks", data={
         "name": "Skolans expedition", "address": "Skolvägen 1", "opening_hours": "Mon-Fri 8-16", "hold_days": "60",
-        "csrf_token": csrf_token(admin_client, "/admin/kiosks")})
+        "csrf_token": csrf_token(admin_client, "/admin/desks")})
     assert page.status_code == 303
-    location = session.exec(select(KioskLocation)).one()
-    assert (location.name, location.hold_days) == ("Skolans expedition", 60)
+    desk = session.exec(select(Desk)).one()
+    assert (desk.name, desk.hold_days) == ("Skolans expedition", 60)
     desk_url = page.headers["Location"]
-    assert desk_url == f"/admin/kiosks/{location.public_id}"
+    assert desk_url == f"/admin/desks/{desk.public_id}"
 
     pairing = admin_client.post(f"{desk_url}/pair", data={"name": "Entrance tablet",
                                                           "csrf_token": csrf_token(admin_client, desk_url)})
@@ -71,73 +71,73 @@ def test_an_admin_adds_a_desk_pairs_a_screen_renames_and_revokes_it(app, session
 
 
 def test_an_admin_sets_and_removes_the_desks_staff_pin(session, admin_client):
-    location = kiosk.create_location(session, name="Desk", address="Street 1", opening_hours="9-17")
+    desk = desks.create_desk(session, DeskCreate(name="Desk", address="Street 1", opening_hours="9-17"))
     session.commit()
-    url = f"/admin/kiosks/{location.public_id}"
+    url = f"/admin/desks/{desk.public_id}"
     form = {"name": "Desk", "address": "Street 1", "opening_hours": "9-17", "hold_days": "30"}
 
     too_short = admin_client.post(url, data={**form, "staff_pin": "12", "csrf_token": csrf_token(admin_client, url)})
     assert too_short.status_code == 422 and "A staff PIN is 4 to 8 digits." in visible(too_short)
     admin_client.post(url, data={**form, "staff_pin": "8642", "csrf_token": csrf_token(admin_client, url)})
-    session.refresh(location)
-    assert location.staff_pin_hash.startswith("$argon2") and "8642" not in location.staff_pin_hash
-    assert kiosk.check_staff_pin(location, "8642") and not kiosk.check_staff_pin(location, "8641")
+    session.refresh(desk)
+    assert desk.staff_pin_hash.startswith("$argon2") and "8642" not in desk.staff_pin_hash
+    assert desks.check_staff_pin(desk, "8642") and not desks.check_staff_pin(desk, "8641")
     assert "Staff PIN: set" in visible(admin_client.get(url))
 
     admin_client.post(url, data={**form, "csrf_token": csrf_token(admin_client, url)})  # empty keeps it
-    session.refresh(location)
-    assert location.staff_pin_hash
+    session.refresh(desk)
+    assert desk.staff_pin_hash
     admin_client.post(url, data={**form, "remove_staff_pin": "y", "csrf_token": csrf_token(admin_client, url)})
-    session.refresh(location)
-    assert location.staff_pin_hash is None
+    session.refresh(desk)
+    assert desk.staff_pin_hash is None
 
 
 def test_desk_forms_explain_their_errors(session, admin_client):
-    kiosk.create_location(session, name="Taken", address="x", opening_hours="y")
+    desks.create_desk(session, DeskCreate(name="Taken", address="x", opening_hours="y"))
     session.commit()
-    response = admin_client.post("/admin/kiosks", data={
+    response = admin_client.post("/admin/desks", data={
         "name": "taken", "address": "", "opening_hours": "9-17", "hold_days": "0",
-        "csrf_token": csrf_token(admin_client, "/admin/kiosks")})
+        "csrf_token": csrf_token(admin_client, "/admin/desks")})
     assert response.status_code == 422
     text = visible(response)
     assert "Write the desk's address." in text and "Choose 1 to 365 days." in text
-    response = admin_client.post("/admin/kiosks", data={
+    response = admin_client.post("/admin/desks", data={
         "name": "TAKEN", "address": "Street 1", "opening_hours": "9-17", "hold_days": "30",
-        "csrf_token": csrf_token(admin_client, "/admin/kiosks")})
+        "csrf_token": csrf_token(admin_client, "/admin/desks")})
     assert response.status_code == 422 and "Another desk has this name." in visible(response)
-    assert len(session.exec(select(KioskLocation)).all()) == 1
+    assert len(session.exec(select(Desk)).all()) == 1
 
 
 def test_unknown_desks_and_screens_are_404(session, admin_client):
-    location = kiosk.create_location(session, name="Desk", address="x", opening_hours="y")
+    desk = desks.create_desk(session, DeskCreate(name="Desk", address="x", opening_hours="y"))
     session.commit()
-    token = csrf_token(admin_client, "/admin/kiosks")
-    assert admin_client.get("/admin/kiosks/Desk").status_code == 404  # public ids only, never names
-    assert admin_client.post(f"/admin/kiosks/{location.public_id}/devices/nope/revoke",
+    token = csrf_token(admin_client, "/admin/desks")
+    assert admin_client.get("/admin/desks/Desk").status_code == 404  # public ids only, never names
+    assert admin_client.post(f"/admin/desks/{desk.public_id}/devices/nope/revoke",
                              data={"csrf_token": token}).status_code == 404
 
 
 def test_the_cli_manages_desks_and_screens(app, session):
     cli = app.test_cli_runner()
-    added = cli.invoke(args=["kiosk", "add-location", "--name", "Centralen", "--address", "Centralplan 15",
+    added = cli.invoke(args=["desk", "add", "--name", "Centralen", "--address", "Centralplan 15",
                              "--hours", "8-20", "--hold-days", "14"])
     assert added.exit_code == 0, added.output
-    assert cli.invoke(args=["kiosk", "add-location", "--name", "centralen", "--address", "x",
+    assert cli.invoke(args=["desk", "add", "--name", "centralen", "--address", "x",
                             "--hours", "y"]).exit_code == 2
-    assert "Centralen  (Centralplan 15; 0 waiting)" in cli.invoke(args=["kiosk", "locations"]).output
+    assert "Centralen  (Centralplan 15; 0 waiting)" in cli.invoke(args=["desk", "list"]).output
 
-    paired = cli.invoke(args=["kiosk", "pair", "--location", "Centralen"])
+    paired = cli.invoke(args=["kiosk", "pair", "--desk", "Centralen"])
     assert paired.exit_code == 0 and "/kiosk/pair/" in paired.output
     device = session.exec(select(KioskDevice)).one()
-    listing = cli.invoke(args=["kiosk", "devices", "--location", "Centralen"]).output
+    listing = cli.invoke(args=["kiosk", "devices", "--desk", "Centralen"]).output
     assert device.public_id in listing and "waiting" in listing
 
-    revoked = cli.invoke(args=["kiosk", "revoke", "--location", "Centralen", "--device", device.public_id])
+    revoked = cli.invoke(args=["kiosk", "revoke", "--desk", "Centralen", "--device", device.public_id])
     assert revoked.exit_code == 0
-    assert "revoked" in cli.invoke(args=["kiosk", "devices", "--location", "Centralen"]).output
-    assert cli.invoke(args=["kiosk", "pair", "--location", "Nowhere"]).exit_code == 2
-    assert cli.invoke(args=["kiosk", "add-location", "--name", "Other", "--address", "x", "--hours", "y",
+    assert "revoked" in cli.invoke(args=["kiosk", "devices", "--desk", "Centralen"]).output
+    assert cli.invoke(args=["kiosk", "pair", "--desk", "Nowhere"]).exit_code == 2
+    assert cli.invoke(args=["desk", "add", "--name", "Other", "--address", "x", "--hours", "y",
                             "--staff-pin", "12ab"]).exit_code == 2
-    assert cli.invoke(args=["kiosk", "add-location", "--name", "Other", "--address", "x", "--hours", "y",
+    assert cli.invoke(args=["desk", "add", "--name", "Other", "--address", "x", "--hours", "y",
                             "--staff-pin", "1357"]).exit_code == 0
-    assert cli.invoke(args=["kiosk", "revoke", "--location", "Centralen", "--device", "nope"]).exit_code == 2
+    assert cli.invoke(args=["kiosk", "revoke", "--desk", "Centralen", "--device", "nope"]).exit_code == 2

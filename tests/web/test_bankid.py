@@ -21,7 +21,7 @@ from stickerreg import bankid
 from stickerreg.models import LoginSession, User
 from stickerreg.services import accounts
 from stickerreg.web import bankid as bankid_views
-from stickerreg.web.auth import Principal
+from stickerreg.web.sessions import Principal
 
 PNR = "198112289874"  # a valid test personnummer, as BankID sends it: 12 digits
 OTHER_PNR = "199001011239"

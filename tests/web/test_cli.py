@@ -10,7 +10,7 @@ from sqlmodel import select
 from stickerreg import codes
 from stickerreg.cli import DEMO_EMAIL
 from stickerreg.models import Sticker, StickerStatus
-from stickerreg.services import finder, stickers
+from stickerreg.services import claims, finder
 from stickerreg.services.relay import FinderDetails
 
 
@@ -46,7 +46,7 @@ def test_the_demo_unclaimed_set_can_be_claimed(app, session, user_factory):
     demo = json.loads(app.test_cli_runner().invoke(args=["seed-demo", "--json"]).output)
     fresh = demo["unclaimed_set"]
     assert len(fresh["stickers"]) >= 1 and re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", fresh["activation_code"])
-    claimed = stickers.claim_set(session, owner=user_factory(), sticker_code=fresh["stickers"][-1],
+    claimed = claims.claim_set(session, owner=user_factory(), sticker_code=fresh["stickers"][-1],
                                  activation_code=fresh["activation_code"])
     assert sorted(s.code for s in claimed) == sorted(fresh["stickers"])
 

@@ -13,6 +13,7 @@ from stickerreg.models import (
     Conversation,
     ConversationStatus,
     Message,
+    OutboxKind,
     OutboxMessage,
     StickerStatus,
 )
@@ -123,7 +124,7 @@ def test_a_message_is_stored_with_its_notification_in_one_go(browser_client, sti
     assert conversation.sticker_id == sticker.id and conversation.status == ConversationStatus.OPEN
     assert conversation.found_where == "Centralstationen"
     [outbox_row] = session.exec(select(OutboxMessage)).all()
-    assert outbox_row.kind == relay.NOTIFY_OWNER
+    assert outbox_row.kind == OutboxKind.FINDER_MESSAGE
     assert outbox_row.payload["conversation_id"] == conversation.id
 
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stickerreg import codes
+from stickerreg.models import DeskCreate
 
 NASTY = [
     "",
@@ -104,11 +105,11 @@ def kiosk_fuzz_client(fuzz_app, fuzz_client):
     """A paired kiosk on the fuzz app: a stranger at a desk can type anything."""
     from sqlmodel import Session
 
-    from stickerreg.services import kiosk
+    from stickerreg.services import desks
 
     with Session(fuzz_app.extensions["db_engine"]) as session:
-        desk = kiosk.create_location(session, name="Desk", address="Street 1", opening_hours="9-17")
-        _, token = kiosk.start_pairing(session, location=desk, name="Tablet")
+        desk = desks.create_desk(session, DeskCreate(name="Desk", address="Street 1", opening_hours="9-17"))
+        _, token = desks.start_pairing(session, desk=desk, name="Tablet")
         session.commit()
     url = f"/kiosk/pair/{token}"
     assert fuzz_client.post(url, data={"csrf_token": csrf_token(fuzz_client, url)}).status_code == 303
@@ -119,7 +120,7 @@ def kiosk_fuzz_client(fuzz_app, fuzz_client):
 def test_nasty_values_at_the_kiosk(kiosk_fuzz_client, value):
     client = kiosk_fuzz_client
     assert_handled(client.get("/kiosk/hand-in", query_string={"sticker": value}))
-    assert_handled(client.get("/kiosk/cases", query_string={"q": value}))
+    assert_handled(client.get("/kiosk/items", query_string={"q": value}))
     assert_handled(client.get(f"/kiosk/receipt/{value}"))
     assert_handled(client.get(f"/kiosk/pair/{value}"))
     token = csrf_token(client, "/kiosk/hand-in")

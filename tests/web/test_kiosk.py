@@ -14,30 +14,32 @@ from sqlmodel import select
 
 from stickerreg import codes, tokens
 from stickerreg.models import (
-    FoundCase,
-    FoundCaseStatus,
+    DeskCreate,
+    HandedInItem,
+    HandedInItemCreate,
+    HandedInStatus,
     KioskDevice,
     LoginSession,
     OutboxMessage,
     StickerStatus,
     utcnow,
 )
-from stickerreg.services import kiosk, stickers
+from stickerreg.services import claims, desks, handed_in, stickers
 
 SECRET = b"test-secret-key"  # the test app's SECRET_KEY keys the pickup codes
 
 
 @pytest.fixture
 def desk(session):
-    location = kiosk.create_location(session, name="Hittegods Centralen", address="Centralplan 15, Stockholm",
-                                     opening_hours="Mon-Fri 8-20")
+    desk = desks.create_desk(session, DeskCreate(name="Hittegods Centralen", address="Centralplan 15, Stockholm",
+                                     opening_hours="Mon-Fri 8-20"))
     session.commit()
-    return location
+    return desk
 
 
-def pair(app, session, location, *, name: str = "Counter 1"):
-    """A browser paired with `location` the way a desk does it: open the link, press the button."""
-    _, token = kiosk.start_pairing(session, location=location, name=name)
+def pair(app, session, desk, *, name: str = "Counter 1"):
+    """A browser paired with `desk` the way a desk does it: open the link, press the button."""
+    _, token = desks.start_pairing(session, desk=desk, name=name)
     session.commit()
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
@@ -59,17 +61,17 @@ def hand_in(client, sticker: str = "", **fields):
     return client.post("/kiosk/hand-in", data=data)
 
 
-def only_case(session) -> FoundCase:
+def only_item(session) -> HandedInItem:
     session.expire_all()
-    [case] = session.exec(select(FoundCase)).all()
-    return case
+    [item] = session.exec(select(HandedInItem)).all()
+    return item
 
 
 # --- pairing ---------------------------------------------------------------------------
 
 
 def test_the_cli_prints_a_pairing_link_that_turns_a_browser_into_the_desks_kiosk(app, session, desk):
-    result = app.test_cli_runner().invoke(args=["kiosk", "pair", "--location", "hittegods centralen", "--name", "Tablet"])
+    result = app.test_cli_runner().invoke(args=["kiosk", "pair", "--desk", "hittegods centralen", "--name", "Tablet"])
     assert result.exit_code == 0, result.output
     link = re.search(r"http://localhost(/kiosk/pair/\S+)", result.output).group(1)
     token = link.rsplit("/", 1)[1]
@@ -95,7 +97,7 @@ def test_the_cli_prints_a_pairing_link_that_turns_a_browser_into_the_desks_kiosk
 
 
 def test_a_pairing_link_works_once(app, session, desk):
-    _, token = kiosk.start_pairing(session, location=desk, name="Counter")
+    _, token = desks.start_pairing(session, desk=desk, name="Counter")
     session.commit()
     first, second = browser(app), browser(app)
     form = {"csrf_token": csrf_token(first, f"/kiosk/pair/{token}")}
@@ -107,15 +109,15 @@ def test_a_pairing_link_works_once(app, session, desk):
 
 
 def test_a_pairing_link_expires_after_15_minutes(app, session, desk):
-    device, token = kiosk.start_pairing(session, location=desk, name="Counter",
+    device, token = desks.start_pairing(session, desk=desk, name="Counter",
                                         now=utcnow() - timedelta(minutes=15, seconds=1))
     session.commit()
     client = app.test_client()
     assert client.get(f"/kiosk/pair/{token}").status_code == 404
-    assert kiosk.complete_pairing(session, token) is None
-    fresh, fresh_token = kiosk.start_pairing(session, location=desk, name="Counter",
+    assert desks.complete_pairing(session, token) is None
+    fresh, fresh_token = desks.start_pairing(session, desk=desk, name="Counter",
                                              now=utcnow() - timedelta(minutes=14))
-    assert kiosk.complete_pairing(session, fresh_token) is not None
+    assert desks.complete_pairing(session, fresh_token) is not None
 
 
 def test_unknown_pairing_links_get_a_clear_page(client):
@@ -128,21 +130,21 @@ def test_unknown_pairing_links_get_a_clear_page(client):
 def test_a_revoked_device_is_logged_out_on_its_next_request(app, session, desk, kiosk_client):
     assert kiosk_client.get("/kiosk/").status_code == 200
     [device] = session.exec(select(KioskDevice)).all()
-    kiosk.revoke_device(session, device)
+    desks.revoke_device(session, device)
     session.commit()
 
     response = kiosk_client.get("/kiosk/")
     assert response.status_code == 403 and "not a paired kiosk" in visible(response)
     assert kiosk_client.get_cookie("kiosk_device") is None  # the dead cookie is deleted
     htmx = pair(app, session, desk)
-    kiosk.revoke_device(session, session.exec(select(KioskDevice).where(KioskDevice.revoked_at.is_(None))).one())
+    desks.revoke_device(session, session.exec(select(KioskDevice).where(KioskDevice.revoked_at.is_(None))).one())
     session.commit()
     assert htmx.get("/kiosk/hand-in", headers={"HX-Request": "true"}).headers.get("HX-Refresh") == "true"
 
 
 def test_every_kiosk_page_but_pairing_needs_a_paired_device(app, client, sticker_factory):
     code = sticker_factory().code
-    for url in ("/kiosk/", f"/kiosk/hand-in?sticker={code}", "/kiosk/hand-in", "/kiosk/pickup", "/kiosk/cases",
+    for url in ("/kiosk/", f"/kiosk/hand-in?sticker={code}", "/kiosk/hand-in", "/kiosk/pickup", "/kiosk/items",
                 "/kiosk/receipt/whatever"):
         response = client.get(url)
         assert response.status_code == 403, url
@@ -151,7 +153,7 @@ def test_every_kiosk_page_but_pairing_needs_a_paired_device(app, client, sticker
     assert client.get("/kiosk/").status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/", "/account/", "/account/profile", "/admin/kiosks", "/printshop/",
+@pytest.mark.parametrize("path", ["/", "/account/", "/account/profile", "/admin/desks", "/printshop/",
                                   "/auth/login", "/s/0123456789AB"])
 def test_a_kiosk_device_only_reaches_kiosk_pages(kiosk_client, path):
     response = kiosk_client.get(path)
@@ -161,30 +163,30 @@ def test_a_kiosk_device_only_reaches_kiosk_pages(kiosk_client, path):
 def test_pairing_signs_out_whoever_was_signed_in(app, session, desk, user_factory):
     admin = user_factory(email="admin@example.se", password="ett-långt-lösenord-för-test", role="admin")
     client = browser(app, email=admin.email)
-    assert client.get("/admin/kiosks").status_code == 200
-    _, token = kiosk.start_pairing(session, location=desk, name="Counter")
+    assert client.get("/admin/desks").status_code == 200
+    _, token = desks.start_pairing(session, desk=desk, name="Counter")
     session.commit()
     client.post(f"/kiosk/pair/{token}", data={"csrf_token": csrf_token(client, f"/kiosk/pair/{token}")})
     client.delete_cookie("kiosk_device")  # even without the device cookie, nobody is signed in any more
-    assert client.get("/admin/kiosks").status_code == 404
+    assert client.get("/admin/desks").status_code == 404
     session.expire_all()
     assert session.exec(select(LoginSession).where(LoginSession.user_id == admin.id)).all() == []  # ended on the server
 
 
-def test_a_desk_never_sees_another_desks_cases(app, session, desk, kiosk_client, sticker_factory):
-    other = kiosk.create_location(session, name="Other desk", address="Elsewhere 1", opening_hours="9-17")
+def test_a_desk_never_sees_another_desks_items(app, session, desk, kiosk_client, sticker_factory):
+    other = desks.create_desk(session, DeskCreate(name="Other desk", address="Elsewhere 1", opening_hours="9-17"))
     session.commit()
     other_client = pair(app, session, other)
     hand_in(other_client, sticker_factory().code, description="Red umbrella", storage_place="Bin 9")
-    case = only_case(session)
+    item = only_item(session)
 
-    assert kiosk_client.get(f"/kiosk/receipt/{case.public_id}").status_code == 404
-    assert "Red umbrella" not in visible(kiosk_client.get("/kiosk/cases"))
-    code = kiosk.pickup_code(case.public_id, key=SECRET)
+    assert kiosk_client.get(f"/kiosk/receipt/{item.public_id}").status_code == 404
+    assert "Red umbrella" not in visible(kiosk_client.get("/kiosk/items"))
+    code = handed_in.pickup_code(item.public_id, key=SECRET)
     refused = kiosk_client.post("/kiosk/pickup", data={"code": code, "staff": "AB",
                                                        "csrf_token": csrf_token(kiosk_client, "/kiosk/pickup")})
     assert refused.status_code == 422
-    assert only_case(session).status == FoundCaseStatus.WAITING
+    assert only_item(session).status == HandedInStatus.WAITING
 
 
 # --- scanning --------------------------------------------------------------------------
@@ -248,35 +250,35 @@ def test_a_hand_in_notifies_the_owner_and_gives_the_finder_a_receipt(app, sessio
 
     assert response.status_code == 303
     receipt = kiosk_client.get(response.headers["Location"])
-    case = only_case(session)
-    reference = kiosk.display_reference(case.reference)
+    item = only_item(session)
+    reference = handed_in.display_reference(item.reference)
     assert receipt.status_code == 200 and f"Reference {reference}" in visible(receipt)
     assert "<svg" in receipt.get_data(as_text=True) and "Print the receipt" in visible(receipt)
     assert "House keys" not in visible(receipt) and owner.email not in receipt.get_data(as_text=True)
-    assert (case.location_id, case.sticker_id, case.storage_place) == (case.location_id, sticker.id, "Shelf B3")
+    assert (item.desk_id, item.sticker_id, item.storage_place) == (item.desk_id, sticker.id, "Shelf B3")
 
     [email] = drain_outbox(app)
     text = body_text(email)
     assert email["To"] == owner.email and "House keys" in email["Subject"]
     for expected in ("Hittegods Centralen", "Centralplan 15, Stockholm", "Mon-Fri 8-20", reference, "photo ID",
-                     f"/account/found/{case.public_id}"):
+                     f"/account/handed-in/{item.public_id}"):
         assert expected in text
-    assert kiosk.pickup_code(case.public_id, key=SECRET) not in everything_in(email)
+    assert handed_in.pickup_code(item.public_id, key=SECRET) not in everything_in(email)
 
 
-def test_the_owner_sees_the_case_with_a_pickup_code(app, session, kiosk_client, sticker_factory, owner, owner_client):
+def test_the_owner_sees_the_item_with_a_pickup_code(app, session, kiosk_client, sticker_factory, owner, owner_client):
     hand_in(kiosk_client, sticker_factory(owner=owner, label="House keys").code)
-    case = only_case(session)
-    inbox = owner_client.get("/account/found")
+    item = only_item(session)
+    inbox = owner_client.get("/account/handed-in")
     assert "Hittegods Centralen" in visible(inbox) and "(1)" in visible(inbox)  # one new, in the navigation
 
-    page = owner_client.get(f"/account/found/{case.public_id}")
-    code = kiosk.pickup_code(case.public_id, key=SECRET)
+    page = owner_client.get(f"/account/handed-in/{item.public_id}")
+    code = handed_in.pickup_code(item.public_id, key=SECRET)
     assert page.status_code == 200
-    assert kiosk.display_pickup_code(code) in visible(page) and "Mon-Fri 8-20" in visible(page)
+    assert handed_in.display_pickup_code(code) in visible(page) and "Mon-Fri 8-20" in visible(page)
     assert "Shelf B3" not in visible(page)  # where the desk keeps it is the desk's business
-    assert only_case(session).owner_seen_at is not None
-    assert "(1)" not in visible(owner_client.get("/account/found"))
+    assert only_item(session).owner_seen_at is not None
+    assert "(1)" not in visible(owner_client.get("/account/handed-in"))
 
 
 def test_an_item_without_a_sticker_is_recorded_for_later_matching(session, kiosk_client):
@@ -284,10 +286,10 @@ def test_an_item_without_a_sticker_is_recorded_for_later_matching(session, kiosk
     assert "Handing in an item without a sticker" in visible(form)
     response = hand_in(kiosk_client, "", description="Black glove, left hand")
     assert response.status_code == 303
-    case = only_case(session)
-    assert case.sticker_id is None and case.description == "Black glove, left hand"
+    item = only_item(session)
+    assert item.sticker_id is None and item.description == "Black glove, left hand"
     assert session.exec(select(OutboxMessage)).all() == []
-    assert "Black glove, left hand" in visible(kiosk_client.get("/kiosk/cases"))
+    assert "Black glove, left hand" in visible(kiosk_client.get("/kiosk/items"))
 
 
 def test_an_unclaimed_sticker_tells_its_owner_once_the_set_is_claimed(app, session, kiosk_client, owner):
@@ -295,7 +297,7 @@ def test_an_unclaimed_sticker_tells_its_owner_once_the_set_is_claimed(app, sessi
     session.commit()
     hand_in(kiosk_client, minted.stickers[1].code)
     assert drain_outbox(app) == []  # nobody to tell yet, and the desk was not told so
-    stickers.claim_set(session, owner=owner, sticker_code=minted.stickers[0].code,
+    claims.claim_set(session, owner=owner, sticker_code=minted.stickers[0].code,
                        activation_code=minted.activation_code)
     session.commit()
     [email] = drain_outbox(app)
@@ -309,19 +311,19 @@ def test_the_owner_can_turn_the_email_off_and_still_sees_the_case(app, session, 
     session.commit()
     hand_in(kiosk_client, sticker_factory(owner=owner).code)
     assert drain_outbox(app) == []
-    assert "Hittegods Centralen" in visible(owner_client.get("/account/found"))
+    assert "Hittegods Centralen" in visible(owner_client.get("/account/handed-in"))
 
 
 def test_a_hand_in_needs_a_description_and_a_storage_place(session, kiosk_client, sticker_factory):
     response = hand_in(kiosk_client, sticker_factory().code, description="", storage_place=" ")
     assert response.status_code == 422
     assert "Describe the item" in visible(response) and "Write where the item is kept" in visible(response)
-    assert session.exec(select(FoundCase)).all() == []
+    assert session.exec(select(HandedInItem)).all() == []
 
 
 def test_a_tampered_sticker_field_is_refused(session, kiosk_client):
     assert hand_in(kiosk_client, "not-a-code").status_code == 400
-    assert session.exec(select(FoundCase)).all() == []
+    assert session.exec(select(HandedInItem)).all() == []
 
 
 def test_finder_details_need_consent_and_reach_the_owner_only_if_shared(session, kiosk_client, sticker_factory,
@@ -331,17 +333,17 @@ def test_finder_details_need_consent_and_reach_the_owner_only_if_shared(session,
     assert refused.status_code == 422 and "Ask the finder and tick this box" in visible(refused)
 
     hand_in(kiosk_client, sticker.code, finder_name="Fia Finder", finder_contact="070-123 45 67", finder_consent="y")
-    kept_private = only_case(session)
+    kept_private = only_item(session)
     assert kept_private.finder_name == "Fia Finder" and not kept_private.finder_shares_contact
-    assert "Fia Finder" not in visible(owner_client.get(f"/account/found/{kept_private.public_id}"))
+    assert "Fia Finder" not in visible(owner_client.get(f"/account/handed-in/{kept_private.public_id}"))
 
     hand_in(kiosk_client, sticker.code, finder_name="Fia Finder", finder_contact="070-123 45 67", finder_consent="y",
             finder_shares="y")
-    shared = session.exec(select(FoundCase).where(FoundCase.finder_shares_contact)).one()
-    assert "Fia Finder, 070-123 45 67" in visible(owner_client.get(f"/account/found/{shared.public_id}"))
+    shared = session.exec(select(HandedInItem).where(HandedInItem.finder_shares_contact)).one()
+    assert "Fia Finder, 070-123 45 67" in visible(owner_client.get(f"/account/handed-in/{shared.public_id}"))
 
     device = session.exec(select(KioskDevice)).one()
-    kiosk.collect(session, device=device, code=kiosk.pickup_code(shared.public_id, key=SECRET), staff="KL", key=SECRET)
+    handed_in.collect(session, device=device, code=handed_in.pickup_code(shared.public_id, key=SECRET), staff="KL", key=SECRET)
     session.commit()
     session.refresh(shared)
     assert (shared.finder_name, shared.finder_contact) == (None, None)  # kept only until collection
@@ -364,9 +366,9 @@ def test_a_photo_is_reencoded_without_metadata_and_shown_to_the_owner(session, k
     response = hand_in(kiosk_client, sticker_factory(owner=owner).code,
                        photo=(io.BytesIO(original), "IMG_0001.jpg", "image/jpeg"))
     assert response.status_code == 303
-    case = only_case(session)
+    item = only_item(session)
 
-    photo = owner_client.get(f"/account/found/{case.public_id}/photo")
+    photo = owner_client.get(f"/account/handed-in/{item.public_id}/photo")
     assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
     assert b"PhoneMaker" not in photo.data and b"Exif" not in photo.data
     assert max(Image.open(io.BytesIO(photo.data)).size) == 1280
@@ -378,7 +380,7 @@ def test_a_file_that_is_not_a_photo_is_refused_with_the_form_kept(session, kiosk
                        photo=(io.BytesIO(b"%PDF-1.4 not an image"), "scan.pdf", "application/pdf"))
     assert response.status_code == 422
     assert "not a photo we can read" in visible(response) and 'value="Grey scarf"' in response.get_data(as_text=True)
-    assert session.exec(select(FoundCase)).all() == []
+    assert session.exec(select(HandedInItem)).all() == []
 
 
 def test_a_photo_past_the_upload_limit_gets_a_kiosk_page(session, kiosk_client, sticker_factory):
@@ -386,7 +388,7 @@ def test_a_photo_past_the_upload_limit_gets_a_kiosk_page(session, kiosk_client, 
     with hand_in(kiosk_client, sticker_factory().code, photo=(huge, "huge.jpg", "image/jpeg")) as response:
         assert response.status_code == 413 and "Start over" in visible(response)
         response.request.input_stream.close()  # the test client spooled the big body to a file
-    assert session.exec(select(FoundCase)).all() == []
+    assert session.exec(select(HandedInItem)).all() == []
 
 
 def test_an_unknown_kiosk_address_keeps_the_kiosk_screen(kiosk_client):
@@ -406,9 +408,9 @@ def test_a_receipt_is_shown_again_only_briefly_and_only_on_its_device(app, sessi
     assert kiosk_client.get(receipt_url).status_code == 200
     second_screen = pair(app, session, desk, name="Counter 2")
     assert second_screen.get(receipt_url).status_code == 404
-    case = only_case(session)
-    case.created_at = utcnow() - timedelta(minutes=11)
-    session.add(case)
+    item = only_item(session)
+    item.created_at = utcnow() - timedelta(minutes=11)
+    session.add(item)
     session.commit()
     assert kiosk_client.get(receipt_url).status_code == 404
 
@@ -416,19 +418,19 @@ def test_a_receipt_is_shown_again_only_briefly_and_only_on_its_device(app, sessi
 # --- pickup ------------------------------------------------------------------------------
 
 
-def test_the_right_pickup_code_closes_the_case_and_records_who_and_when(session, kiosk_client, sticker_factory,
+def test_the_right_pickup_code_closes_the_item_and_records_who_and_when(session, kiosk_client, sticker_factory,
                                                                         owner, owner_client):
     hand_in(kiosk_client, sticker_factory(owner=owner).code)
-    case = only_case(session)
-    code = kiosk.display_pickup_code(kiosk.pickup_code(case.public_id, key=SECRET))
+    item = only_item(session)
+    code = handed_in.display_pickup_code(handed_in.pickup_code(item.public_id, key=SECRET))
     response = kiosk_client.post("/kiosk/pickup", data={"code": code, "staff": "KL",
                                                         "csrf_token": csrf_token(kiosk_client, "/kiosk/pickup")})
     assert response.status_code == 200
     assert "Code accepted" in visible(response) and "Fetch it from Shelf B3" in visible(response)
-    closed = only_case(session)
-    assert closed.status == FoundCaseStatus.COLLECTED and closed.collected_by == "KL"
+    closed = only_item(session)
+    assert closed.status == HandedInStatus.COLLECTED and closed.collected_by == "KL"
     assert closed.collected_at is not None and closed.collected_device_id == closed.handed_in_device_id
-    assert "Collected" in visible(owner_client.get(f"/account/found/{case.public_id}"))
+    assert "Collected" in visible(owner_client.get(f"/account/handed-in/{item.public_id}"))
     again = kiosk_client.post("/kiosk/pickup", data={"code": code, "staff": "KL",
                                                      "csrf_token": csrf_token(kiosk_client, "/kiosk/pickup")})
     assert again.status_code == 422  # a collected item can't be collected twice
@@ -436,7 +438,7 @@ def test_the_right_pickup_code_closes_the_case_and_records_who_and_when(session,
 
 def test_wrong_pickup_codes_are_throttled(session, kiosk_client, sticker_factory):
     hand_in(kiosk_client, sticker_factory().code)
-    right = kiosk.pickup_code(only_case(session).public_id, key=SECRET)
+    right = handed_in.pickup_code(only_item(session).public_id, key=SECRET)
     wrong = str((int(right) + 1) % 10**8).zfill(8)
     token = csrf_token(kiosk_client, "/kiosk/pickup")
     statuses = [kiosk_client.post("/kiosk/pickup", data={"code": wrong, "staff": "KL", "csrf_token": token}).status_code
@@ -444,57 +446,57 @@ def test_wrong_pickup_codes_are_throttled(session, kiosk_client, sticker_factory
     assert statuses == [422] * 5 + [429]
     blocked = kiosk_client.post("/kiosk/pickup", data={"code": right, "staff": "KL", "csrf_token": token})
     assert blocked.status_code == 429 and "Too many attempts" in visible(blocked)
-    assert only_case(session).status == FoundCaseStatus.WAITING
+    assert only_item(session).status == HandedInStatus.WAITING
 
 
-def test_uncollected_cases_are_listed_for_the_desk(session, desk, kiosk_client, sticker_factory):
+def test_uncollected_items_are_listed_for_the_desk(session, desk, kiosk_client, sticker_factory):
     hand_in(kiosk_client, sticker_factory().code, description="Old umbrella")
-    old = only_case(session)
+    old = only_item(session)
     old.created_at = utcnow() - timedelta(days=desk.hold_days + 1)
     session.add(old)
     session.commit()
     hand_in(kiosk_client, sticker_factory().code, description="New phone")
 
-    text = visible(kiosk_client.get("/kiosk/cases"))
+    text = visible(kiosk_client.get("/kiosk/items"))
     assert "1 item not collected within 30 days" in text
     assert text.index("Old umbrella") < text.index("Waiting to be collected") < text.index("New phone")
     desk.hold_days = 1
     session.add(desk)
     session.commit()
-    one_day = visible(kiosk_client.get("/kiosk/cases"))
+    one_day = visible(kiosk_client.get("/kiosk/items"))
     assert "1 item not collected within 1 day" in one_day and "1 days" not in one_day
 
 
 def test_a_double_close_closes_once(session, desk, kiosk_client, sticker_factory):
     hand_in(kiosk_client, sticker_factory().code)
-    case = only_case(session)
+    item = only_item(session)
     device = session.exec(select(KioskDevice)).one()
-    code = kiosk.pickup_code(case.public_id, key=SECRET)
-    assert kiosk.collect(session, device=device, code=code, staff="A", key=SECRET) is not None
-    assert kiosk.collect(session, device=device, code=code, staff="B", key=SECRET) is None
+    code = handed_in.pickup_code(item.public_id, key=SECRET)
+    assert handed_in.collect(session, device=device, code=code, staff="A", key=SECRET) is not None
+    assert handed_in.collect(session, device=device, code=code, staff="B", key=SECRET) is None
     session.commit()
-    assert only_case(session).collected_by == "A"
+    assert only_item(session).collected_by == "A"
 
 
-def test_waiting_cases_at_one_desk_never_share_a_pickup_code(session, desk, kiosk_client):
+def test_waiting_items_at_one_desk_never_share_a_pickup_code(session, desk, kiosk_client):
     device = session.exec(select(KioskDevice)).one()
-    details = kiosk.HandIn(category="other", description="x", storage_place="y")
-    made = [kiosk.hand_in(session, device=device, sticker_code=None, details=details, key=SECRET) for _ in range(40)]
-    assert len({kiosk.pickup_code(case.public_id, key=SECRET) for case in made}) == 40
-    assert all(re.fullmatch(r"\d{8}", kiosk.pickup_code(case.public_id, key=SECRET)) for case in made)
+    details = HandedInItemCreate(category="other", description="x", storage_place="y")
+    made = [handed_in.hand_in(session, device=device, sticker_code=None, details=details, key=SECRET) for _ in range(40)]
+    assert len({handed_in.pickup_code(item.public_id, key=SECRET) for item in made}) == 40
+    assert all(re.fullmatch(r"\d{8}", handed_in.pickup_code(item.public_id, key=SECRET)) for item in made)
 
 
-def test_the_desk_finds_a_case_by_its_receipt_reference_or_description(session, kiosk_client, sticker_factory):
+def test_the_desk_finds_a_item_by_its_receipt_reference_or_description(session, kiosk_client, sticker_factory):
     hand_in(kiosk_client, sticker_factory().code, description="Red umbrella")
     hand_in(kiosk_client, "", description="Black glove")
-    glove = session.exec(select(FoundCase).where(FoundCase.description == "Black glove")).one()
-    typed = kiosk.display_reference(glove.reference).lower()
+    glove = session.exec(select(HandedInItem).where(HandedInItem.description == "Black glove")).one()
+    typed = handed_in.display_reference(glove.reference).lower()
 
-    by_reference = visible(kiosk_client.get("/kiosk/cases", query_string={"q": typed}))
+    by_reference = visible(kiosk_client.get("/kiosk/items", query_string={"q": typed}))
     assert "Black glove" in by_reference and "Red umbrella" not in by_reference
-    by_words = visible(kiosk_client.get("/kiosk/cases", query_string={"q": "UMBRELLA red"}))
+    by_words = visible(kiosk_client.get("/kiosk/items", query_string={"q": "UMBRELLA red"}))
     assert "Red umbrella" in by_words and "Black glove" not in by_words
-    nothing = kiosk_client.get("/kiosk/cases", query_string={"q": "<b>zebra</b>"})
+    nothing = kiosk_client.get("/kiosk/items", query_string={"q": "<b>zebra</b>"})
     assert nothing.status_code == 200 and "No waiting item matches" in visible(nothing)
     assert "<b>zebra" not in nothing.get_data(as_text=True)
 
@@ -504,33 +506,33 @@ def test_the_desk_finds_a_case_by_its_receipt_reference_or_description(session, 
 
 @pytest.fixture
 def pin_desk(session, desk):
-    kiosk.set_staff_pin(session, desk, "2468")
+    desks.set_staff_pin(session, desk, "2468")
     session.commit()
     return desk
 
 
-def unlock(client, pin: str, next_url: str = "/kiosk/cases"):
+def unlock(client, pin: str, next_url: str = "/kiosk/items"):
     return client.post("/kiosk/staff", data={"pin": pin, "next": next_url,
                                              "csrf_token": csrf_token(client, "/kiosk/hand-in")})
 
 
 def test_staff_screens_ask_for_the_desks_pin(session, pin_desk, kiosk_client, sticker_factory):
     hand_in(kiosk_client, sticker_factory().code, description="Red umbrella")
-    case = only_case(session)
-    locked = kiosk_client.get("/kiosk/cases")
+    item = only_item(session)
+    locked = kiosk_client.get("/kiosk/items")
     assert locked.status_code == 200 and "Staff PIN" in visible(locked)
     assert "Red umbrella" not in visible(locked) and "Shelf B3" not in visible(locked)
-    code = kiosk.pickup_code(case.public_id, key=SECRET)
+    code = handed_in.pickup_code(item.public_id, key=SECRET)
     refused = kiosk_client.post("/kiosk/pickup", data={"code": code, "staff": "KL",
                                                        "csrf_token": csrf_token(kiosk_client, "/kiosk/hand-in")})
-    assert refused.status_code == 403 and only_case(session).status == FoundCaseStatus.WAITING
+    assert refused.status_code == 403 and only_item(session).status == HandedInStatus.WAITING
 
-    assert unlock(kiosk_client, "2468").headers["Location"] == "/kiosk/cases"
-    assert "Red umbrella" in visible(kiosk_client.get("/kiosk/cases"))
+    assert unlock(kiosk_client, "2468").headers["Location"] == "/kiosk/items"
+    assert "Red umbrella" in visible(kiosk_client.get("/kiosk/items"))
     assert "Pickup code" in visible(kiosk_client.get("/kiosk/pickup"))
     kiosk_client.get("/kiosk/")  # back at the start screen (also where the idle reset lands)
-    assert "Red umbrella" not in visible(kiosk_client.get("/kiosk/cases"))
-    assert only_case(session).finder_name is None
+    assert "Red umbrella" not in visible(kiosk_client.get("/kiosk/items"))
+    assert only_item(session).finder_name is None
 
 
 def test_a_wrong_staff_pin_is_refused_and_throttled(pin_desk, kiosk_client):
@@ -546,8 +548,8 @@ def test_a_staff_unlock_is_for_this_kiosk_only_and_never_leads_elsewhere(app, se
     response = unlock(kiosk_client, "2468", next_url="https://evil.example/")
     assert response.headers["Location"] == "/kiosk/"
     second_screen = pair(app, session, pin_desk, name="Counter 2")
-    assert "Staff PIN" in visible(second_screen.get("/kiosk/cases"))
+    assert "Staff PIN" in visible(second_screen.get("/kiosk/items"))
 
 
 def test_desks_without_a_pin_open_the_staff_screens_directly(kiosk_client):
-    assert "Waiting to be collected" in visible(kiosk_client.get("/kiosk/cases"))
+    assert "Waiting to be collected" in visible(kiosk_client.get("/kiosk/items"))

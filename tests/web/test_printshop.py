@@ -18,7 +18,8 @@ from sqlmodel import select
 
 from stickerreg import codes
 from stickerreg.models import Batch, BatchStatus, ExportJob, JobStatus, Role, StickerSet, User
-from stickerreg.services import accounts, printing
+from stickerreg.services import accounts
+from stickerreg.services.printshop import batches, exports
 
 LAYOUT = "a4-3x7"
 
@@ -49,7 +50,7 @@ def export_dir(app, tmp_path):
 
 @pytest.fixture
 def batch(session, staff):
-    batch = printing.create_and_mint(session, count=5, set_size=2, layout=LAYOUT, product="Nyckelbricka", actor=staff)
+    batch = batches.create_and_mint(session, count=5, set_size=2, layout=LAYOUT, product="Nyckelbricka", actor=staff)
     session.commit()
     return batch
 
@@ -57,7 +58,7 @@ def batch(session, staff):
 @pytest.fixture
 def queued_job(session, batch, staff):
     """An export nobody runs: stays queued, as if its worker had not started yet."""
-    job = printing.start_export(session, batch, "csv", staff)
+    job = exports.start_export(session, batch, "csv", staff)
     session.commit()
     return job
 
@@ -72,7 +73,7 @@ def wait_for(session, public_id: str, timeout: float = 30.0) -> ExportJob:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         session.expire_all()
-        job = printing.find_job(session, public_id)
+        job = exports.find_job(session, public_id)
         if job.status in (JobStatus.DONE, JobStatus.FAILED):
             return job
         time.sleep(0.05)
@@ -193,7 +194,7 @@ def test_a_step_is_confirmed_before_it_is_taken(app, session, staff, staff_brows
     assert confirmed.status_code == 303 and confirmed.headers["Location"] == f"/printshop/batches/{batch.public_id}"
     session.refresh(batch)
     assert batch.status == BatchStatus.EXPORTED
-    event, email = printing.events(session, batch)[-1]
+    event, email = batches.events(session, batch)[-1]
     assert (event.from_status, event.to_status, email) == ("minted", "exported", staff.email)
 
 
@@ -229,7 +230,7 @@ def test_misprints_are_voided_and_their_reprint_is_shown(app, session, staff_bro
     assert response.headers["Location"] == f"/printshop/batches/{reprint.public_id}"
     text = visible(staff_browser.get(response.headers["Location"]))
     assert "2 stickers of batch" in text and batch.public_id in text
-    assert printing.sticker_counts(session, batch) == {"unclaimed": 3, "voided": 2}
+    assert batches.sticker_counts(session, batch) == {"unclaimed": 3, "voided": 2}
 
 
 @pytest.mark.parametrize(
@@ -244,7 +245,7 @@ def test_void_errors_are_explained(app, session, staff_browser, batch, data, mes
     token = csrf_token(staff_browser, page)
     response = staff_browser.post(page + "/void", data={"csrf_token": token, **data})
     assert response.status_code == 422 and message in visible(response)
-    assert printing.reprints_of(session, batch) == []
+    assert batches.reprints_of(session, batch) == []
 
 
 # --- exports ---------------------------------------------------------------------------------
@@ -290,9 +291,9 @@ def test_the_progress_fragment_polls_itself_until_the_export_is_done(app, staff_
 
 @pytest.mark.parametrize("fmt", ["csv", "svg"])
 def test_a_finished_export_downloads_as_an_attachment(app, session, staff_browser, batch, export_dir, fmt):
-    job = printing.start_export(session, batch, fmt)
+    job = exports.start_export(session, batch, fmt)
     session.commit()
-    printing.run_export(app.extensions["db_engine"], job.id, export_dir, base_url="http://localhost")
+    exports.run_export(app.extensions["db_engine"], job.id, export_dir, base_url="http://localhost")
     with staff_browser.get(f"/printshop/exports/{job.public_id}/download") as response:
         assert response.status_code == 200
         disposition = response.headers["Content-Disposition"]
@@ -307,8 +308,8 @@ def test_a_finished_export_downloads_as_an_attachment(app, session, staff_browse
 
 
 def test_cards_cannot_be_exported_after_printing(app, session, staff_browser, batch):
-    printing.mark(session, batch, BatchStatus.EXPORTED)
-    printing.mark(session, batch, BatchStatus.PRINTED)
+    batches.mark(session, batch, BatchStatus.EXPORTED)
+    batches.mark(session, batch, BatchStatus.PRINTED)
     session.commit()
     page = f"/printshop/batches/{batch.public_id}"
     html = staff_browser.get(page).get_data(as_text=True)
@@ -361,9 +362,9 @@ def test_cli_batch_create_prints_only_the_new_batch_id(app, session):
     result = cli(app, "batch", "create", "--count", "25", "--set-size", "4", "--layout", LAYOUT, "--product", "Tag")
     assert result.exit_code == 0, result.output
     public_id = result.stdout.strip()
-    batch = printing.find_batch(session, public_id)
+    batch = batches.find_batch(session, public_id)
     assert result.stdout == public_id + "\n"
-    assert (batch.status, batch.count, printing.set_count(session, batch)) == ("minted", 25, 7)
+    assert (batch.status, batch.count, batches.set_count(session, batch)) == ("minted", 25, 7)
 
 
 @pytest.mark.parametrize(
@@ -395,10 +396,10 @@ def test_cli_exports_csv_and_svg_to_the_given_path_with_a_progress_bar(app, sess
 def test_cli_mark_and_void(app, session, batch):
     assert cli(app, "batch", "mark", batch.public_id, "exported").output == f"{batch.public_id} is exported\n"
     [first_set, *_] = session.exec(select(StickerSet).where(StickerSet.batch_id == batch.id).order_by(StickerSet.id))
-    misprint = printing.labels(session, batch, base_url="http://x")[-1].code
+    misprint = exports.labels(session, batch, base_url="http://x")[-1].code
     result = cli(app, "batch", "void", batch.public_id, "--codes", codes.display(misprint), "--sets", "1")
     assert result.exit_code == 0, result.output
-    reprint = printing.find_batch(session, result.stdout.strip())
+    reprint = batches.find_batch(session, result.stdout.strip())
     assert reprint.reprint_of_id == batch.id and reprint.count == 3
     assert cli(app, "batch", "mark", batch.public_id, "printed").exit_code == 0
     session.refresh(first_set)
@@ -423,8 +424,8 @@ def test_cli_errors_are_clear_usage_errors(app, batch, args, message):
 
 
 def test_cli_refuses_cards_after_printing(app, session, batch, tmp_path):
-    printing.mark(session, batch, BatchStatus.EXPORTED)
-    printing.mark(session, batch, BatchStatus.PRINTED)
+    batches.mark(session, batch, BatchStatus.EXPORTED)
+    batches.mark(session, batch, BatchStatus.PRINTED)
     session.commit()
     result = cli(app, "batch", "export", batch.public_id, "--format", "cards", "--out", str(tmp_path / "c.pdf"))
     assert result.exit_code == 2 and "can't be exported again" in result.output

@@ -1,4 +1,5 @@
-"""The customer's account area: stickers and sets, finder conversations, profile.
+"""The customer's account area: stickers and sets, finder conversations, items handed in
+at a desk, profile.
 
 One blueprint, split into modules by topic; every route requires a signed-in customer
 and reaches owned objects only through get_owned_or_404.
@@ -10,8 +11,8 @@ from flask import Blueprint, g, session
 from flask_login import current_user
 
 from stickerreg.extensions import login_manager
-from stickerreg.services import stickers
-from stickerreg.web import private_page, render
+from stickerreg.services.stickers import owned_by
+from stickerreg.web.pages import private_page, render
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 # Session key: codes of a set claimed just now, highlighted once on the dashboard.
@@ -34,7 +35,7 @@ bp.after_request(private_page)
 def dashboard():
     """The customer's stickers at a glance (a set claimed just now is highlighted once)."""
     just_claimed = set(session.pop(JUST_CLAIMED, []))
-    return render("account/dashboard.html", stickers=stickers.owned_by(g.db, g.user), just_claimed=just_claimed)
+    return render("account/dashboard.html", stickers=owned_by(g.db, g.user), just_claimed=just_claimed)
 
 
-from stickerreg.web.account import conversations, found_items, profile, sticker_pages  # noqa: E402,F401  (routes)
+from stickerreg.web.account import conversations, handed_in, profile, stickers  # noqa: E402,F401  (routes)

@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from stickerreg.models import Conversation, ConversationStatus, Sender, Sticker
 from stickerreg.services import relay
 from stickerreg.services.relay import ConversationClosed
-from stickerreg.web import get_owned_or_404, is_htmx, render
 from stickerreg.web.account import bp
-from stickerreg.web.forms import AbuseReportForm, OwnerReplyForm
+from stickerreg.web.account.forms import AbuseReportForm, OwnerReplyForm
+from stickerreg.web.pages import get_owned_or_404, is_htmx, render
 
 
 @bp.context_processor

@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from stickerreg.extensions import limiter
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
-from stickerreg.web import is_htmx, render
 from stickerreg.web.account import bp
-from stickerreg.web.forms import EmailChangeForm, ProfileForm
+from stickerreg.web.account.forms import EmailChangeForm, ProfileForm
+from stickerreg.web.pages import is_htmx, render
 
 # Reasons from the accounts service, as the customer reads them (field, message).
 _ACCOUNT_ERRORS = {

@@ -1,4 +1,4 @@
-"""Tests for print layouts as data (stickerreg.layouts and layouts.json)."""
+"""Tests for print layouts as data (stickerreg.printing.layouts and layouts.json)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from importlib import resources
 
 import pytest
 
-from stickerreg import layouts
+from stickerreg.printing import layouts
 
-BUNDLED = json.loads(resources.files("stickerreg").joinpath("layouts.json").read_text(encoding="utf-8"))
+BUNDLED = json.loads(resources.files("stickerreg.printing").joinpath("layouts.json").read_text(encoding="utf-8"))
 
 
 def changed(path: str, value: object) -> str:

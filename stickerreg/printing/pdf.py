@@ -9,7 +9,7 @@ only knows this one shape is many times faster (see ``bench/bench_pdf.py``).
   kept for the cross-reference table. Memory stays flat however long the run.
 * Every QR symbol is vector: all its dark modules are ONE path of horizontal
   runs (``x y w 1 re`` in module units, placed by one ``cm``), filled once.
-  Its quiet zone is kept free by the layout (see ``stickerreg.layouts``).
+  Its quiet zone is kept free by the layout (see ``stickerreg.printing.layouts``).
 * Text is real text in the standard Helvetica and Courier fonts (no
   embedding), so it can be selected, searched and checked by tests.
 * Modules come from ``qr.matrix_rows``, the fast encoder; a code repeated in
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from stickerreg import codes, qr
-from stickerreg.layouts import (
+from stickerreg.printing.layouts import (
     DISPLAY_ID_LENGTH,
     MM_PER_PT,
     MONOSPACE_ADVANCE,

@@ -14,14 +14,13 @@ from flask_login import current_user
 
 from stickerreg import codes, qr
 from stickerreg.extensions import limiter
-from stickerreg.models import ItemCategory, Sticker
-from stickerreg.services import stickers
-from stickerreg.services.finder import PublicView
-from stickerreg.services.stickers import ClaimError, StickerInactive, StickerUpdate
-from stickerreg.web import get_owned_or_404, is_htmx, render
+from stickerreg.models import ItemCategory, Sticker, StickerPublic, StickerUpdate
+from stickerreg.printing import images
+from stickerreg.services import claims, stickers
+from stickerreg.services.claims import ClaimError
+from stickerreg.services.stickers import StickerInactive
 from stickerreg.web.account import JUST_CLAIMED, bp
-from stickerreg.web.forms import (
-    CATEGORY_LABELS,
+from stickerreg.web.account.forms import (
     ClaimForm,
     DeactivateForm,
     LostModeForm,
@@ -29,6 +28,8 @@ from stickerreg.web.forms import (
     ScanAlertsForm,
     StickerDetailsForm,
 )
+from stickerreg.web.fields import CATEGORY_LABELS
+from stickerreg.web.pages import get_owned_or_404, go_to, is_htmx, render
 
 QR_PNG_SCALE = 16  # pixels per module: about 530 px square, plenty for a printed sticker
 
@@ -67,7 +68,7 @@ def claim():
     if not form.validate_on_submit():
         return render("account/claim.html", "account/_claim_form.html", form=form), 422
     try:
-        claimed = stickers.claim_set(
+        claimed = claims.claim_set(
             g.db, owner=g.user, sticker_code=form.sticker_code.data, activation_code=form.activation_code.data
         )
     except ClaimError:
@@ -77,7 +78,7 @@ def claim():
     session[JUST_CLAIMED] = [sticker.code for sticker in claimed]
     flash(ngettext("You claimed %(num)d sticker. It is active now.",
                    "You claimed %(num)d stickers. They are active now.", len(claimed)), "info")
-    return _go_to(url_for(".dashboard"))
+    return go_to(url_for(".dashboard"))
 
 
 @bp.get("/stickers/<code>")
@@ -161,21 +162,21 @@ def deactivate(code: str):
         return render(*page, sticker=sticker, form=form), 409
     g.db.commit()
     flash(_("The sticker %(code)s is deactivated.", code=codes.display(sticker.code)), "info")
-    return _go_to(url_for(".sticker", code=sticker.code))
+    return go_to(url_for(".sticker", code=sticker.code))
 
 
 @bp.get("/stickers/<code>/qr.svg")
 def qr_svg(code: str):
     """The sticker's QR code as SVG, to print a replacement at any size."""
     sticker = _printable(code)
-    return _download(sticker, qr.svg(_qr_payload(sticker)), "image/svg+xml", "svg")
+    return _download(sticker, images.qr_svg(_qr_payload(sticker)), "image/svg+xml", "svg")
 
 
 @bp.get("/stickers/<code>/qr.png")
 def qr_png(code: str):
     """The sticker's QR code as PNG."""
     sticker = _printable(code)
-    return _download(sticker, qr.png(_qr_payload(sticker), scale=QR_PNG_SCALE), "image/png", "png")
+    return _download(sticker, images.qr_png(_qr_payload(sticker), scale=QR_PNG_SCALE), "image/png", "png")
 
 
 def _owned(code: str) -> Sticker:
@@ -205,7 +206,7 @@ def _save(sticker: Sticker, changes: StickerUpdate, section: str, notice: str):
     return redirect(url_for(".sticker", code=sticker.code), 303)
 
 
-def _section(sticker: Sticker, section: str | None, *, preview: PublicView | None = None, **context):
+def _section(sticker: Sticker, section: str | None, *, preview: StickerPublic | None = None, **context):
     """The sticker page, or one section of it for htmx; forms not given show saved values."""
     context.setdefault("details_form", StickerDetailsForm(formdata=None, obj=sticker))
     context.setdefault("lost_form", LostModeForm(formdata=None, obj=sticker))
@@ -223,10 +224,10 @@ def _section(sticker: Sticker, section: str | None, *, preview: PublicView | Non
     )
 
 
-def _finder_view(reward_text: str | None, public_note: str | None) -> PublicView:
+def _finder_view(reward_text: str | None, public_note: str | None) -> StickerPublic:
     # Built as services.finder.public_view builds it for a sticker in lost mode, and shown
     # through the same template partial, so the preview is exactly what finders get.
-    return PublicView(reward_text=reward_text or None, public_note=public_note or None)
+    return StickerPublic(reward_text=reward_text or None, public_note=public_note or None)
 
 
 def _dashboard_row(sticker: Sticker, *, error: str | None = None):
@@ -236,13 +237,6 @@ def _dashboard_row(sticker: Sticker, *, error: str | None = None):
     if error:
         flash(error, "error")
     return render("account/dashboard.html", stickers=stickers.owned_by(g.db, g.user), just_claimed=set())
-
-
-def _go_to(url: str):
-    """Redirect after a successful POST; htmx is told to load the page itself."""
-    if is_htmx():
-        return "", 200, {"HX-Redirect": url}
-    return redirect(url, 303)
 
 
 def _qr_payload(sticker: Sticker) -> str:

@@ -1,4 +1,4 @@
-"""Tests for the print PDF engine (stickerreg.pdf) and the fast QR encoder it uses.
+"""Tests for the print PDF engine (stickerreg.printing.pdf) and the fast QR encoder it uses.
 
 Pages are rasterised with pymupdf at 300 dpi and every QR symbol is decoded
 with zxing-cpp; geometry is read back from the drawn paths (get_drawings) and
@@ -17,7 +17,8 @@ import zxingcpp
 from PIL import Image
 from qrcode import util as qrcode_util
 
-from stickerreg import codes, layouts, pdf, qr
+from stickerreg import codes, qr
+from stickerreg.printing import layouts, pdf
 
 BASE_URL = "https://stickerreg.se"
 PT_PER_MM = 72 / 25.4

@@ -308,8 +308,8 @@ class Layouts:
 
 @functools.cache
 def bundled() -> Layouts:
-    """The layouts shipped in ``stickerreg/layouts.json`` (loaded and validated once)."""
-    return loads(resources.files("stickerreg").joinpath("layouts.json").read_text(encoding="utf-8"))
+    """The layouts shipped in ``stickerreg/printing/layouts.json`` (loaded and validated once)."""
+    return loads(resources.files("stickerreg.printing").joinpath("layouts.json").read_text(encoding="utf-8"))
 
 
 def load(path: str | Path) -> Layouts:
