@@ -9,6 +9,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # pytest-xdist workers; two cores here, so two workers.
 WORKERS ?= auto
 
+CATALOGS := $(wildcard stickerreg/translations/*/LC_MESSAGES/messages.po)
+
 .PHONY: run test test-fast bench lint extract translations install install-test chromium clean kiosk-pair
 
 $(BIN)/python:
@@ -28,8 +30,11 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed translations
 install-test: $(VENV)/.installed-test translations chromium
 
-translations: | $(BIN)/python
-	$(BIN)/pybabel -q compile -d stickerreg/translations
+# Compiled catalogs are rebuilt only when their .po changed.
+translations: $(CATALOGS:.po=.mo)
+
+stickerreg/translations/%/LC_MESSAGES/messages.mo: stickerreg/translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel -q compile -l $* -i $< -o $@
 
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
@@ -39,27 +44,32 @@ $(INSTANCE)/secret_key:
 	@$(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
 	@chmod 600 $@
 
+# Every `flask` command finds instance/secret_key by itself when SECRET_KEY is unset.
 run: install $(INSTANCE)/secret_key
-	SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) init-db
-	SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) seed-demo --if-empty
-	SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) serve --host 127.0.0.1 --port 5000
+	$(FLASK) init-db
+	$(FLASK) seed-demo --if-empty
+	$(FLASK) serve --host 127.0.0.1 --port 5000
 
 # A one-time pairing link (15 minutes) for the demo desk that `make run` seeds.
 kiosk-pair: install $(INSTANCE)/secret_key
-	@SECRET_KEY=$$(cat $(INSTANCE)/secret_key) $(FLASK) kiosk pair --desk "Hittegods Centralstationen"
+	@$(FLASK) kiosk pair --desk "Hittegods Centralstationen"
 
-test: install-test
+# Lint first: a broken layer contract fails the run before any test starts.
+test: lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 
-test-fast: install-test
+test-fast: lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not e2e"
 
 # Print-shop export speed against a naive reportlab baseline measured in the same run.
 bench: install-test
 	$(BIN)/python bench/bench_pdf.py --count 10000
 
+# ruff, and the import-linter contracts in pyproject.toml (layers, no cycles, no Flask
+# in services, blueprints independent, the kiosk only through the app factory).
 lint: install-test
-	$(BIN)/ruff check stickerreg kiosk migrations tests
+	$(BIN)/ruff check stickerreg kiosk migrations tests bench
+	$(BIN)/lint-imports --no-cache
 
 # Refresh the message catalogs after adding or changing user-facing text.
 extract: | $(BIN)/python
