@@ -61,9 +61,11 @@ test: lint
 test-fast: lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not e2e"
 
-# Print-shop export speed against a naive reportlab baseline measured in the same run.
+# Print-shop speed against naive baselines measured in the same run: the PDF engine
+# (reportlab drawing every module) and minting (an ORM loop flushing every row).
 bench: install-test
 	$(BIN)/python bench/bench_pdf.py --count 10000
+	$(BIN)/python bench/bench_mint.py --count 10000
 
 # ruff, and the import-linter contracts in pyproject.toml (layers, no cycles, no Flask
 # in services, blueprints independent, the kiosk only through the app factory).
