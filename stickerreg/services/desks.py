@@ -16,7 +16,7 @@ from stickerreg import passwords, tokens
 from stickerreg.models import Desk, DeskCreate, DeskUpdate, KioskDevice, User, utcnow
 
 PAIRING_LIFETIME = timedelta(minutes=15)
-STAFF_PIN = re.compile(r"\d{4,8}")
+STAFF_PIN = re.compile(r"[0-9]{4,8}")  # ASCII digits: what a kiosk keypad types
 
 
 class DeskError(ValueError):
@@ -41,7 +41,7 @@ def update_desk(session: Session, desk: Desk, changes: DeskUpdate) -> Desk:
     other = find_desk(session, changes.name)
     if other is not None and other.id != desk.id:
         raise DeskError(f"a desk named {changes.name!r} exists already")
-    for name, value in changes.model_dump().items():
+    for name, value in changes.model_dump(exclude_unset=True).items():
         setattr(desk, name, value)  # names come from the DeskUpdate allowlist only
     session.add(desk)
     return desk

@@ -251,6 +251,7 @@ def prepare_photo(data: bytes) -> bytes:
                 raise PhotoError("image too large")
             image = ImageOps.exif_transpose(image).convert("RGB")
             image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            image.info.clear()  # Pillow would carry a JPEG comment (or any text chunk) over
             out = io.BytesIO()
             image.save(out, "JPEG", quality=82, optimize=True)
             return out.getvalue()

@@ -48,7 +48,7 @@ class DeskForm(FlaskForm):
                                          NumberRange(1, 365, _l("Choose %(min)d to %(max)d days."))])
     staff_pin = PasswordField(
         _l("New staff PIN (4 to 8 digits; empty keeps the current one)"),
-        validators=[Optional(), Regexp(r"^\d{4,8}$", message=_l("A staff PIN is 4 to 8 digits."))],
+        validators=[Optional(), Regexp(r"^[0-9]{4,8}$", message=_l("A staff PIN is 4 to 8 digits."))],
     )
     remove_staff_pin = BooleanField(_l("No staff PIN: anyone at the kiosk may open the staff screens"))
 
