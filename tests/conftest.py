@@ -17,6 +17,8 @@ from helpers import BROWSER_UA, SmtpInbox, free_port, make_test_app
 from sqlmodel import Session, SQLModel
 
 import stickerreg.models  # noqa: F401  (registers the tables)
+from stickerreg import passwords
+from stickerreg.db import make_engine
 from stickerreg.models import Role, Sticker, StickerStatus, User
 from stickerreg.services import accounts, stickers
 
@@ -131,10 +133,24 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    """Hash as the test app does, also where a test uses services without an app."""
+    passwords.configure(passwords.TESTING)
+
+
 @pytest.fixture
-def session(app):
-    """A database session on the app's engine, for arranging and checking data."""
-    with Session(app.extensions["db_engine"], expire_on_commit=False) as session:
+def engine(database_url):
+    """An engine on this test's database, made the way the app makes its own."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    """A database session for arranging and checking data; service tests need no app."""
+    with Session(engine, expire_on_commit=False) as session:
         yield session
 
 

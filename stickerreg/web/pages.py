@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from sqlmodel import Session
 
 from stickerreg import codes
@@ -113,8 +115,29 @@ def template_globals() -> dict:
     }
 
 
+class CompiledTemplates(BytecodeCache):
+    """Compiled templates kept for the life of the process and shared by its apps. A
+    server has one app, so this costs nothing there; a test run makes an app per test,
+    and compiling every template again for each of them was most of a page's cost. Jinja
+    keys each entry by the template's source, so an edited template compiles anew."""
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def init_app(app: Flask) -> None:
     """Template helpers every page uses, and the headers every response carries."""
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     app.context_processor(template_globals)
     app.add_template_filter(codes.display, "display_code")
     # The form-field macro is used by every form page, so it is a global, not an import.

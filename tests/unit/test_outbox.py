@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from email.message import EmailMessage
 
-import pytest
 from sqlmodel import select
 
 from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow
@@ -47,11 +46,6 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-@pytest.fixture
-def engine(app):
-    return app.extensions["db_engine"]
 
 
 def queue(session, count=1):

@@ -10,11 +10,6 @@ from stickerreg.services.printshop import batches
 
 
 @pytest.fixture
-def engine(app):
-    return app.extensions["db_engine"]
-
-
-@pytest.fixture
 def staff(user_factory):
     return user_factory(email="print@example.se", role=Role.PRINTSHOP)
 
