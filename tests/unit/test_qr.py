@@ -2,48 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-import resvg_py
-import zxingcpp
-from PIL import Image
 
-from stickerreg import codes, qr
-
-SVG_NS = "{http://www.w3.org/2000/svg}"
-BASE_URLS = ["https://stickerreg.se", "http://127.0.0.1:5000/"]
-# Fixed, not generated: parametrize ids must be identical on every xdist worker.
-SAMPLE_BODIES = [
-    "0123456789A",
-    "00000000000",
-    "ZZZZZZZZZZZ",
-    "QRSTVWXYZ00",
-    "1X2Y3Z4W5V6",
-]
-SAMPLE_CODES = [body + codes.check_symbol(body) for body in SAMPLE_BODIES]
-
-
-def decode(image: Image.Image) -> list[zxingcpp.Barcode]:
-    """Decode every QR code that zxing-cpp finds in ``image``."""
-    return zxingcpp.read_barcodes(
-        image.convert("L"), formats=zxingcpp.BarcodeFormat.QRCode
-    )
-
-
-def decoded_text(image: Image.Image) -> str:
-    """Decode exactly one valid QR code from ``image`` and return its text."""
-    (barcode,) = decode(image)
-    assert barcode.valid
-    assert barcode.format == zxingcpp.BarcodeFormat.QRCode
-    assert barcode.ec_level == "M"
-    return barcode.text
-
-
-def rasterise(svg_text: str, **options: object) -> Image.Image:
-    """Render SVG for real with resvg (no system libraries needed)."""
-    return Image.open(io.BytesIO(resvg_py.svg_to_bytes(svg_string=svg_text, **options)))
-
+from stickerreg import qr
 
 # --- sticker_url ----------------------------------------------------------------
 
