@@ -28,7 +28,7 @@ from stickerreg.models import (
 )
 from stickerreg.services import accounts, handed_in, relay, stickers
 from stickerreg.services.outbox import Composer
-from stickerreg.text import defang
+from stickerreg.text import defang, single_line
 
 
 def N_(text: str) -> str:  # noqa: N802  (marks text for extraction; translated at send time)
@@ -148,8 +148,8 @@ def _load(session: Session, row: OutboxMessage) -> tuple[Conversation | None, Me
 def _email(row: OutboxMessage, to: str, subject: str, template: str, context: dict) -> EmailMessage:
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_FROM"]
-    email["To"] = to
-    email["Subject"] = subject
+    email["To"] = single_line(to)
+    email["Subject"] = _header_text(subject)
     email["Message-ID"] = row.email_message_id
     email["Date"] = formatdate(localtime=False)
     email["Auto-Submitted"] = "auto-generated"
@@ -158,12 +158,24 @@ def _email(row: OutboxMessage, to: str, subject: str, template: str, context: di
     return email
 
 
+def _header_text(value: str) -> str:
+    """A free-text header value (a subject with the owner's label in it) that can add no header.
+
+    A line break would make EmailMessage refuse the value, failing the email on every retry.
+    An encoded word is worse: the header parser decodes =?utf-8?q?Hi=0D=0ABcc:...?= into a line
+    break that is written out as-is, a real Bcc header. Splitting "=?" with an invisible
+    zero-width space leaves no encoded word to decode, and the reader still sees the same text.
+    """
+    return single_line(value).replace("=?", "=\u200b?")
+
+
 def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: str, template: str):
     """A builder for account emails: optionally mints a single-use link token now, so the
     plain token exists only inside the email."""
 
     def build(session: Session, row: OutboxMessage) -> EmailMessage | None:
-        user = session.get(User, row.payload.get("user_id"))
+        user_id = row.payload.get("user_id")  # None: a reset asked for an address with no account
+        user = session.get(User, user_id) if user_id is not None else None
         if user is None:
             return None
         new_email = row.payload.get("new_email")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from email import message_from_bytes, policy
 
 import pytest
@@ -129,3 +130,39 @@ def test_the_finder_is_thanked_when_the_owner_has_the_item_back(app, session, st
     [thanks] = smtp_server.wait_for(1)
     assert thanks["To"] == "finder@example.org" and "back" in thanks["Subject"]
     assert "owner1@" not in thanks.as_string()
+
+
+def sent_eml(app, tmp_path) -> bytes:
+    """Drain the outbox to .eml files and return the one email, exactly as it went out."""
+    assert drain(app, FileTransport(tmp_path / "mail")).sent == 1
+    [eml] = (tmp_path / "mail").glob("*.eml")
+    return eml.read_bytes()
+
+
+def header_block(raw: bytes) -> list[bytes]:
+    """The header lines of a serialized email, continuation lines included."""
+    return raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].split(b"\n")
+
+
+@pytest.mark.parametrize("label", ["Keys\nSpare set", "Keys\r\n\r\nSpare set", "Keys\u2028Spare\tset", "Keys\x85Spare set"])
+def test_a_label_with_line_breaks_still_gets_its_email_with_a_one_line_subject(
+    app, session, sticker_factory, user_factory, tmp_path, label
+):
+    # Before the fix the header refused the value, and every retry failed until the row was dead.
+    sticker = sticker_factory(owner=user_factory(locale="en"), label=label)
+    report(session, sticker)
+    email = message_from_bytes(sent_eml(app, tmp_path), policy=policy.default)
+    assert email["Subject"] == "Someone found your item: Keys Spare set"
+
+
+def test_an_encoded_word_in_a_label_cannot_add_a_header(app, session, sticker_factory, user_factory, tmp_path):
+    label = "=?utf-8?q?Hi=0D=0ABcc=3A_evil=40example.org?="
+    report(session, sticker_factory(owner=user_factory(email="owner@example.se", locale="en"), label=label))
+    raw = sent_eml(app, tmp_path)
+    assert not [line for line in header_block(raw) if line.lower().startswith(b"bcc")]
+    email = message_from_bytes(raw, policy=policy.default)
+    assert email["Bcc"] is None and "evil@example.org" not in email.keys()
+    assert email["To"] == "owner@example.se"
+    # What the owner reads is their label as they typed it (any neutraliser must be invisible).
+    readable = "".join(c for c in email["Subject"] if unicodedata.category(c) != "Cf")
+    assert readable == f"Someone found your item: {label}"

@@ -8,7 +8,7 @@ import pytest
 
 from stickerreg import bots
 from stickerreg.logs import RedactTokens
-from stickerreg.text import clean_text, defang
+from stickerreg.text import clean_text, defang, single_line
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,27 @@ def test_clean_text(raw, clean):
 
 
 @pytest.mark.parametrize(
+    "raw, line",
+    [
+        ("Keys\nSpare", "Keys Spare"),
+        ("Keys\r\n\r\nSpare", "Keys Spare"),
+        ("Keys\rSpare", "Keys Spare"),
+        ("a\u2028b\u2029c\x85d", "a b c d"),  # Unicode line and paragraph separators, NEL
+        ("a\x0bb\x0cc\x1cd\x1ee", "a b c d e"),  # what str.splitlines() also breaks on
+        ("nul\x00and\x1besc\x7fdel", "nul and esc del"),
+        ("tab\tand   spaces", "tab and spaces"),
+        ("  Bilnycklar \n", "Bilnycklar"),
+        ("Plånbok 👛 =?", "Plånbok 👛 =?"),
+        ("", ""),
+        (None, None),
+    ],
+)
+def test_single_line(raw, line):
+    assert single_line(raw) == line
+    assert line is None or len(line.splitlines()) <= 1
+
+
+@pytest.mark.parametrize(
     "raw, safe",
     [
         ("see https://evil.example.com/x", "see hxxps://evil[.]example[.]com/x"),
@@ -37,6 +58,46 @@ def test_clean_text(raw, clean):
 )
 def test_defang(raw, safe):
     assert defang(raw) == safe
+
+
+@pytest.mark.parametrize(
+    "raw, safe",
+    [
+        # Lookalike (IDN) domains: Cyrillic letters, a Latin letter with a diacritic, a decomposed
+        # one (a combining mark), and non-Latin top-level domains.
+        ("logga in på раураl.com nu", "logga in på раураl[.]com nu"),
+        ("https://раураl.com/login", "hxxps://раураl[.]com/login"),
+        ("se exämple.se", "se exämple[.]se"),
+        ("se exa\u0308mple.se", "se exa\u0308mple[.]se"),
+        ("пример.рф", "пример[.]рф"),
+        ("例え.テスト", "例え[.]テスト"),
+        ("shop.भारत", "shop[.]भारत"),
+        ("ｅｘａｍｐｌｅ．ｃｏｍ", "ｅｘａｍｐｌｅ[.]ｃｏｍ"),
+        # Every full stop a browser reads as a dot between labels (IDNA maps them to ".").
+        ("example\u3002com", "example[.]com"),
+        ("example\uff0ecom", "example[.]com"),
+        ("example\uff61com", "example[.]com"),
+        ("www\u3002evil．example｡se/x", "www[.]evil[.]example[.]se/x"),
+        ("finder_name.com", "finder_name[.]com"),
+    ],
+)
+def test_defang_unicode_domains(raw, safe):
+    assert defang(raw) == safe
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Hej. Jag hittade dina nycklar.", "Hej。 Tack！", "Det kostade 12.50 kr, ca 1.5kg.", "Hmm...ok", "bl.a. o.s.v.",
+     "Tack!«Hej.»", "kl.14.30"],
+)
+def test_defang_leaves_ordinary_sentences_alone(text):
+    assert defang(text) == text
+
+
+def test_defang_treats_a_missing_space_after_a_full_stop_as_a_domain():
+    # Our call: "slut.Nästa" has the shape of a domain under an IDN top-level domain (.рф, .भारत
+    # exist), and a stray bracket costs the reader less than a clickable link does.
+    assert defang("Det var slut.Nästa dag ringde jag.") == "Det var slut[.]Nästa dag ringde jag."
 
 
 @pytest.mark.parametrize(

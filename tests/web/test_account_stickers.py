@@ -525,3 +525,14 @@ def test_an_alert_queued_before_lost_mode_was_turned_off_is_not_sent(app, sessio
     session.add(sticker)
     session.commit()
     assert drain_outbox(app) == []
+
+
+# --- labels reach email subjects ------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["Bil\nnycklar", "Bil\r\n\r\n nycklar", "Bil\u2028nycklar", " Bil\tnycklar "])
+def test_a_label_is_stored_on_one_line(client, session, sticker, typed):
+    # The label ends up in email subjects, where a line break would break the header.
+    response = post(client, f"/account/stickers/{sticker.code}", {"label": typed, "category": "keys"})
+    assert response.status_code == 303
+    assert reload(session, sticker).label == "Bil nycklar"

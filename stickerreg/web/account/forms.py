@@ -12,6 +12,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Validation
 
 from stickerreg.models import ProfileUpdate
 from stickerreg.services import accounts
+from stickerreg.text import single_line
 from stickerreg.web.fields import CLEAN, at_most, category_choices, email_field, message_field
 
 
@@ -33,7 +34,8 @@ class ClaimForm(FlaskForm):
 class StickerDetailsForm(FlaskForm):
     """The owner's private name for a sticker and what kind of item it is on."""
 
-    label = StringField(_l("Name"), filters=CLEAN, validators=[at_most(80)])
+    # One line: the label goes into email subjects, where a line break has no place.
+    label = StringField(_l("Name"), filters=[*CLEAN, single_line], validators=[at_most(80)])
     category = SelectField(_l("Item"), choices=category_choices())
 
 
