@@ -62,10 +62,12 @@ test-fast: lint
 	$(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup -m "not e2e"
 
 # Print-shop speed against naive baselines measured in the same run: the PDF engine
-# (reportlab drawing every module) and minting (an ORM loop flushing every row).
+# (reportlab drawing every module) and minting (an ORM loop flushing every row); and
+# whether a password-reset request for a known email is slower than for an unknown one.
 bench: install-test
 	$(BIN)/python bench/bench_pdf.py --count 10000
 	$(BIN)/python bench/bench_mint.py --count 10000
+	$(BIN)/python bench/bench_reset_timing.py --requests 1000
 
 # ruff, and the import-linter contracts in pyproject.toml (layers, no cycles, no Flask
 # in services, blueprints independent, the kiosk only through the app factory).

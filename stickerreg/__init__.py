@@ -37,8 +37,8 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
-    logs.init_logging()
     _register_blueprints(app)
+    logs.init_logging(rule.rule for rule in app.url_map.iter_rules())
     return app
 
 
@@ -48,7 +48,7 @@ def _register_blueprints(app: Flask) -> None:
     is the one module that knows them all (nothing else imports a blueprint)."""
     import kiosk
     from stickerreg import cli
-    from stickerreg.web import account, admin, auth, bankid, errors, finder, pages, printshop, sessions
+    from stickerreg.web import account, admin, auth, bankid, errors, finder, health, pages, printshop, sessions
 
     pages.init_app(app)
     sessions.init_app(app)
@@ -59,5 +59,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(printshop.bp)  # 404 to everyone but print-shop staff and admins
     app.register_blueprint(admin.bp)  # 404 to everyone but admins
     app.register_blueprint(kiosk.bp)  # paired desk screens; they are kept inside /kiosk
+    app.register_blueprint(health.bp)  # /healthz and /readyz for load balancers
     errors.init_app(app)
     cli.init_app(app)

@@ -149,6 +149,16 @@ def outbox_run(once: bool, poll: float) -> None:
         stop.set()
 
 
+@outbox_group.command("retry")
+@click.option("--dead", is_flag=True, required=True, help="Requeue every email that gave up after its attempts.")
+def outbox_retry(dead: bool) -> None:
+    """Send dead emails again, once what made them fail is fixed."""
+    with db.session_scope(_engine()) as session:
+        requeued = outbox.requeue_dead(session)
+        session.commit()
+    click.echo(f"requeued {requeued} dead email{'' if requeued == 1 else 's'}")
+
+
 @outbox_group.command("status")
 def outbox_status() -> None:
     """How many emails are pending, sent, dead or cancelled."""

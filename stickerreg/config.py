@@ -60,6 +60,10 @@ def from_env() -> dict:
         "BANKID_CA": _env("BANKID_CA"),
         # Seconds without a touch or key press before a kiosk clears itself for the next person.
         "KIOSK_IDLE_SECONDS": int(_env("KIOSK_IDLE_SECONDS", "60")),
+        # A signed-in browser is signed out after this long without a request, and after
+        # the longest lifetime whatever it does (the server-side session row is deleted).
+        "SESSION_IDLE_HOURS": float(_env("SESSION_IDLE_HOURS", str(7 * 24))),
+        "SESSION_LONGEST_HOURS": float(_env("SESSION_LONGEST_HOURS", str(30 * 24))),
         # argon2id cost for passwords and desk PINs; below OWASP's minimum only when TESTING.
         "PASSWORD_HASH_TIME_COST": int(_env("PASSWORD_HASH_TIME_COST", str(PRODUCTION.time_cost))),
         "PASSWORD_HASH_MEMORY_KIB": int(_env("PASSWORD_HASH_MEMORY_KIB", str(PRODUCTION.memory_kib))),
@@ -84,6 +88,11 @@ def defaults() -> dict:
         # Always explicit: the limiter is shared by every app in a process and would
         # otherwise keep the last app's choice.
         "RATELIMIT_ENABLED": True,
+        # A Redis outage must not take the site down: the limits go on in this process's
+        # memory (Flask-Limiter logs the switch) until Redis answers again, and /readyz says
+        # so. Short timeouts, so a hung Redis costs a request half a second, not a minute.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "OUTBOX_MAX_ATTEMPTS": 6,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+import sqlalchemy as sa
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
@@ -38,14 +39,21 @@ class ProfileFields(SQLModel):
 
 class User(ProfileFields, table=True):
     __tablename__ = "users"
+    __table_args__ = (
+        sa.Index("uq_users_proved_personnummer", "personnummer_digest", unique=True,
+                 sqlite_where=sa.text("personnummer_verified_at IS NOT NULL"),
+                 postgresql_where=sa.text("personnummer_verified_at IS NOT NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)  # stored lower-case
     password_hash: str | None = Field(default=None, max_length=255)
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     role: str = Field(default=Role.CUSTOMER.value, max_length=16)
-    # A keyed digest finds the account at BankID login; only a masked form is shown.
-    personnummer_digest: str | None = Field(default=None, max_length=64, unique=True)
+    # A keyed digest finds the account at BankID login; only a masked form is shown. A typed
+    # number is the customer's claim (several accounts may claim one); a BankID-proved one is
+    # unique (the partial index below).
+    personnummer_digest: str | None = Field(default=None, max_length=64, index=True)
     personnummer_masked: str | None = Field(default=None, max_length=16)
     # Set only when BankID proved the number; a typed number never signs anyone in.
     personnummer_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -62,6 +70,8 @@ class LoginSession(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     method: str = Field(default="password", max_length=16)
     created_at: datetime = created_at_field()
+    # Written at most every few minutes; a session unused for too long ends (see accounts).
+    last_seen_at: datetime = created_at_field()
 
 
 class AuthToken(SQLModel, table=True):

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import hmac
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import phonenumbers
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, delete, select, update
 from stdnum.exceptions import ValidationError as InvalidNumber
 from stdnum.se import personnummer as se_personnummer
 
 from stickerreg import passwords, tokens
 from stickerreg.models import AuthToken, LoginSession, OutboxKind, ProfileUpdate, Role, TokenPurpose, User, utcnow
 from stickerreg.services import outbox
+from stickerreg.text import clean_text
 
 PASSWORD_MIN_LENGTH = 12
 TOKEN_LIFETIME = {
@@ -45,6 +47,13 @@ class AccountError(ValueError):
 def normalize_email(email: str) -> str:
     """Emails are compared case-insensitively; store them trimmed and lower-case."""
     return email.strip().lower()
+
+
+def sign_in_identity(typed: str | None) -> str:
+    """The address a sign-in form's email field stands for, as authentication will look it
+    up: cleaned like every form field (control characters dropped), then normalised. Rate
+    limits key on this, so `victim@x` typed with stray control characters is one account."""
+    return normalize_email(clean_text(typed or "") or "")[:254]
 
 
 def password_problem(password: str) -> str | None:
@@ -127,16 +136,40 @@ def start_session(session: Session, user: User, *, method: str = "password") -> 
     return token
 
 
-def user_for_session(session: Session, token: str) -> User | None:
-    """The user a session token belongs to, or None if it was ended."""
+@dataclass(frozen=True)
+class SessionLifetime:
+    """How long a signed-in browser stays signed in: `idle` without a request, `longest` in all."""
+
+    idle: timedelta = timedelta(days=7)
+    longest: timedelta = timedelta(days=30)
+
+
+# A live session's last use is written at most this often, not on every request.
+SESSION_USE_GRANULARITY = timedelta(minutes=5)
+
+
+def user_for_session(session: Session, token: str, *, lifetime: SessionLifetime = SessionLifetime(),
+                     now: datetime | None = None) -> User | None:
+    """The user a session token belongs to while the session lives, or None. A session past
+    its idle or longest lifetime is deleted; a live one has its use noted. The caller commits."""
     if not token or len(token) > 64:
         return None
-    statement = (
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
+    found = session.exec(
+        select(LoginSession, User)
+        .join(User, LoginSession.user_id == User.id)
         .where(LoginSession.token_hash == tokens.hash_token(token))
-    )
-    return session.exec(statement).first()
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    now = now or utcnow()
+    if now - row.last_seen_at > lifetime.idle or now - row.created_at > lifetime.longest:
+        session.delete(row)
+        return None
+    if now - row.last_seen_at > SESSION_USE_GRANULARITY:
+        row.last_seen_at = now
+        session.add(row)
+    return user
 
 
 def end_session(session: Session, token: str) -> None:
@@ -144,9 +177,13 @@ def end_session(session: Session, token: str) -> None:
     session.exec(delete(LoginSession).where(LoginSession.token_hash == tokens.hash_token(token)))
 
 
-def end_all_sessions(session: Session, user: User) -> None:
-    """Sign out everywhere (after a password reset)."""
-    session.exec(delete(LoginSession).where(LoginSession.user_id == user.id))
+def end_all_sessions(session: Session, user: User, *, keep_token: str | None = None) -> None:
+    """Sign out everywhere (after a password reset or an email change), except perhaps the
+    browser holding `keep_token`."""
+    statement = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep_token:
+        statement = statement.where(LoginSession.token_hash != tokens.hash_token(keep_token))
+    session.exec(statement)
 
 
 def issue_token(session: Session, user: User, purpose: TokenPurpose, *, new_email: str | None = None) -> str:
@@ -196,11 +233,11 @@ def verify_email(session: Session, token: str) -> User:
 
 
 def request_password_reset(session: Session, email: str) -> None:
-    """Mail a reset link if the account exists; the caller learns nothing either way."""
+    """Queue a reset email for the address, known or not: both cost the same lookup and
+    the same outbox row, so neither the answer nor its timing says whether an account
+    exists. The worker mails a link only when there is an account (user_id set)."""
     user = find_by_email(session, email)
-    if user is None:
-        return
-    outbox.enqueue(session, kind=OutboxKind.RESET_PASSWORD, payload={"user_id": user.id})
+    outbox.enqueue(session, kind=OutboxKind.RESET_PASSWORD, payload={"user_id": user.id if user else None})
 
 
 def reset_password(session: Session, token: str, new_password: str) -> User:
@@ -228,8 +265,10 @@ def request_email_change(session: Session, user: User, *, new_email: str, passwo
     outbox.enqueue(session, kind=OutboxKind.CHANGE_EMAIL, payload={"user_id": user.id, "new_email": new_email})
 
 
-def confirm_email_change(session: Session, token: str) -> User:
-    """Switch to the new address; the old one is told."""
+def confirm_email_change(session: Session, token: str, *, keep_session: str | None = None) -> User:
+    """Switch to the new address; the old one is told, and every signed-in browser but the
+    one confirming (`keep_session`, its session token) is signed out: whoever knew the old
+    address's password must not stay in."""
     row = _use_token(session, token, TokenPurpose.CHANGE_EMAIL)
     if find_by_email(session, row.new_email) is not None:
         raise AccountError("invalid_token")
@@ -238,6 +277,7 @@ def confirm_email_change(session: Session, token: str) -> User:
     user.email = row.new_email
     user.email_verified_at = utcnow()
     session.add(user)
+    end_all_sessions(session, user, keep_token=keep_session)
     return user
 
 
@@ -320,31 +360,42 @@ def mask_personnummer(personnummer: str) -> str:
 
 
 def link_personnummer(session: Session, user: User, personnummer: str, *, key: bytes, verified: bool = False) -> None:
-    """Store a (validated, 12-digit) personnummer: typed once in the profile, or proved by
-    BankID (`verified`). A proved number wins over a typed one, on this account or another:
-    nobody can block a person's BankID by typing their number first."""
+    """Store a (validated, 12-digit) personnummer on `user`.
+
+    Typed in the profile, it is only the customer's claim: it never looks at, reveals or
+    blocks another account (two accounts may claim one number; a claim signs nobody in).
+    Proved by BankID (`verified`), it is exclusive: refused while another account holds it
+    proved, and it withdraws the typed claims of other accounts. A proved number is final.
+    """
     digest = personnummer_digest(personnummer, key=key)
-    if user.personnummer_digest and user.personnummer_digest != digest and not verified:
+    if user.personnummer_digest not in (None, digest) and (user.personnummer_verified_at or not verified):
         raise AccountError("personnummer_already_set")
-    holder = find_by_personnummer(session, personnummer, key=key)
-    if holder is not None and holder.id != user.id:
-        if not verified or holder.personnummer_verified_at is not None:
+    if verified:
+        holder = find_by_personnummer(session, personnummer, key=key)
+        if holder is not None and holder.id != user.id:
             raise AccountError("personnummer_taken")
-        holder.personnummer_digest = holder.personnummer_masked = None
-        session.add(holder)
-        session.flush()
+        _withdraw_typed_claims(session, digest, keep=user)
+        user.personnummer_verified_at = user.personnummer_verified_at or utcnow()
     user.personnummer_digest = digest
     user.personnummer_masked = mask_personnummer(personnummer)
-    if verified:
-        user.personnummer_verified_at = utcnow()
     session.add(user)
+    session.flush()
 
 
-def find_by_personnummer(
-    session: Session, personnummer: str, *, key: bytes, verified_only: bool = False
-) -> User | None:
-    """The account holding this personnummer (only BankID-proved links if `verified_only`)."""
-    statement = select(User).where(User.personnummer_digest == personnummer_digest(personnummer, key=key))
-    if verified_only:
-        statement = statement.where(User.personnummer_verified_at.is_not(None))
+def _withdraw_typed_claims(session: Session, digest: str, *, keep: User) -> None:
+    """Other accounts that typed a number its owner has now proved lose the claim."""
+    session.exec(
+        update(User)
+        .where(User.personnummer_digest == digest, User.personnummer_verified_at.is_(None), User.id != keep.id)
+        .values(personnummer_digest=None, personnummer_masked=None)
+    )
+
+
+def find_by_personnummer(session: Session, personnummer: str, *, key: bytes) -> User | None:
+    """The account that proved this personnummer with BankID, or None. Typed claims are
+    never looked up: they must not sign anyone in or tell anything about other accounts."""
+    statement = select(User).where(
+        User.personnummer_digest == personnummer_digest(personnummer, key=key),
+        User.personnummer_verified_at.is_not(None),
+    )
     return session.exec(statement).first()

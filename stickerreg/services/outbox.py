@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, func, select, update
 
 from stickerreg.db import session_scope
 from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow
@@ -145,6 +145,17 @@ def run_forever(
         except Exception:
             log.exception("outbox worker pass failed; retrying")
         stop.wait(poll_seconds)
+
+
+def requeue_dead(session: Session, *, now: datetime | None = None) -> int:
+    """Give every dead row a fresh start (after the cause was fixed: a mail server back, a
+    bug deployed away): pending now, attempts from zero, same Message-ID. Returns how many."""
+    requeued = session.exec(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.DEAD)
+        .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now or utcnow(), last_error=None)
+    )
+    return requeued.rowcount
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -18,10 +18,10 @@ from stickerreg.services import desks
 from stickerreg.services.desks import DeskError
 from stickerreg.web.fields import CLEAN, ConfirmForm
 from stickerreg.web.pages import private_page, public_url, render
-from stickerreg.web.sessions import require_role
+from stickerreg.web.sessions import staff_area
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.before_request(require_role(Role.ADMIN))
+staff_area(bp, Role.ADMIN)
 bp.after_request(private_page)
 
 DEVICE_STATES = {

@@ -23,7 +23,7 @@ from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
 from stickerreg.web.fields import ConfirmForm, email_field
 from stickerreg.web.pages import render
-from stickerreg.web.sessions import sign_in, sign_out
+from stickerreg.web.sessions import is_known_browser_for, remember_browser, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -87,7 +87,13 @@ def _failed(response) -> bool:
 
 
 def _login_email_key() -> str:
-    return "login:" + accounts.normalize_email(request.form.get("email", ""))[:254]
+    """The per-account bucket: the address authentication will look up, however typed."""
+    return "login:" + accounts.sign_in_identity(request.form.get("email"))
+
+
+def _owners_browser() -> bool:
+    """The owner's own browsers skip the per-account limit (see sessions.remember_browser)."""
+    return is_known_browser_for(request.form.get("email"))
 
 
 def require_live_link(token: str, purpose: TokenPurpose) -> None:
@@ -97,10 +103,13 @@ def require_live_link(token: str, purpose: TokenPurpose) -> None:
 
 
 def safe_next(default: str) -> str:
-    """Only same-site paths are followed after sign-in."""
+    """Only same-site paths are followed after sign-in: no other host, no backslash (which
+    browsers read as a slash, so `/\\host` would leave the site) and no control characters
+    (a line break would end up in the Location header)."""
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc:
+    same_site = target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc
+    if same_site and target.isprintable() and "\\" not in target:
         return target
     return default
 
@@ -120,7 +129,8 @@ def signup():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed)
-@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_login_email_key, deduct_when=_failed)
+@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_login_email_key, deduct_when=_failed,
+               exempt_when=_owners_browser)
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -185,8 +195,9 @@ def reset(token: str):
     form = PasswordResetForm()
     if request.method == "GET" or not form.validate_on_submit():
         return render("auth/reset.html", form=form), 200 if request.method == "GET" else 422
-    accounts.reset_password(g.db, token, form.password.data)
+    user = accounts.reset_password(g.db, token, form.password.data)
     g.db.commit()
+    remember_browser(user)  # they read the mail: this is the owner, even mid-attack
     flash(_("Your password has been changed. Sign in with the new one."), "info")
     return redirect(url_for(".login"), 303)
 
@@ -199,8 +210,9 @@ def confirm_email_change(token: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render("auth/confirm.html", form=form, title=_("Confirm your new email address"))
+    this_browser = current_user.token if current_user.is_authenticated else None
     try:
-        accounts.confirm_email_change(g.db, token)
+        accounts.confirm_email_change(g.db, token, keep_session=this_browser)
     except AccountError:
         abort(404)
     g.db.commit()

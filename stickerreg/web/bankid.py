@@ -129,7 +129,7 @@ def completed(order: dict, result: Collect) -> Response | str:
     if order["purpose"] == LINK:
         return link(order, personnummer)
     user = (
-        accounts.find_by_personnummer(g.db, personnummer, key=app_key(), verified_only=True)
+        accounts.find_by_personnummer(g.db, personnummer, key=app_key())
         if personnummer
         else None
     )

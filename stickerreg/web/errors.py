@@ -7,9 +7,10 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from stickerreg.web.pages import is_htmx
+from stickerreg.web.sessions import hides_staff_area
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def wants_json() -> bool:
 
 def handle_http_error(error: HTTPException):
     """Render any HTTP error in the client's format and language."""
+    if isinstance(error, MethodNotAllowed) and hides_staff_area(request.path):
+        error = NotFound()  # the router's 405 would give a hidden staff route away
     status = error.code or 500
     title, detail = _messages().get(status, (error.name, ""))
     if isinstance(error, CSRFError):

@@ -37,7 +37,7 @@ from stickerreg.services.printshop import (
 )
 from stickerreg.text import clean_text
 from stickerreg.web.pages import go_to, is_htmx, private_page, render
-from stickerreg.web.sessions import require_role
+from stickerreg.web.sessions import staff_area
 
 bp = Blueprint("printshop", __name__, url_prefix="/printshop")
 MIMETYPES = {"pdf": "application/pdf", "cards": "application/pdf", "csv": "text/csv", "svg": "application/zip"}
@@ -80,7 +80,7 @@ JOB_LABELS = {
 }
 
 
-bp.before_request(require_role(Role.PRINTSHOP, Role.ADMIN))
+staff_area(bp, Role.PRINTSHOP, Role.ADMIN)
 
 
 bp.after_request(private_page)

@@ -1,13 +1,18 @@
-"""Signed-in browsers: the Flask-Login principal, signing in and out, and the role guard
-for staff areas. Shared by the auth and BankID sign-ins, the staff blueprints and the
-kiosk's pairing (a kiosk is nobody's signed-in browser)."""
+"""Signed-in browsers: the Flask-Login principal, signing in and out, the browsers an
+account's owner is known to use, and the staff areas only some roles see. Shared by the auth
+and BankID sign-ins, the staff blueprints and the kiosk's pairing (a kiosk is nobody's
+signed-in browser)."""
 
 from __future__ import annotations
 
-from flask import Flask, abort, g, session
-from flask_login import UserMixin, current_user, login_user, logout_user
+import hmac
+from datetime import timedelta
 
-from stickerreg.extensions import login_manager
+from flask import Blueprint, Flask, abort, after_this_request, current_app, g, request, session
+from flask_login import UserMixin, current_user, login_user, logout_user
+from sqlmodel import Session
+
+from stickerreg.extensions import csrf, login_manager
 from stickerreg.models import Role, User
 from stickerreg.services import accounts
 
@@ -24,9 +29,19 @@ class Principal(UserMixin):
 
 
 def load_principal(token: str) -> Principal | None:
-    """A cookie is only as good as its server-side session row."""
-    user = accounts.user_for_session(g.db, token)
-    return Principal(user, token) if user else None
+    """A cookie is only as good as its server-side session row, while that lives. The check
+    runs in a transaction of its own: it may end an expired session or note a use, and
+    must not commit (or be rolled back with) whatever the view is doing."""
+    with Session(current_app.extensions["db_engine"], expire_on_commit=False) as db:
+        user = accounts.user_for_session(db, token, lifetime=_session_lifetime())
+        db.commit()
+    return Principal(g.db.get(User, user.id), token) if user else None
+
+
+def _session_lifetime() -> accounts.SessionLifetime:
+    config = current_app.config
+    return accounts.SessionLifetime(idle=timedelta(hours=config["SESSION_IDLE_HOURS"]),
+                                    longest=timedelta(hours=config["SESSION_LONGEST_HOURS"]))
 
 
 def init_app(app: Flask) -> None:
@@ -35,11 +50,51 @@ def init_app(app: Flask) -> None:
 
 
 def sign_in(user: User, *, method: str) -> None:
-    """Start a fresh session: the old cookie's contents are dropped (no fixation)."""
+    """Start a fresh session: the old cookie's contents are dropped (no fixation). The
+    browser is remembered as one the owner uses (see `remember_browser`)."""
     token = accounts.start_session(g.db, user, method=method)
     g.db.commit()
     session.clear()
     login_user(Principal(user, token))
+    remember_browser(user)
+
+
+# A browser the owner has signed in with (or reset the password from) keeps a mark of the
+# account: the per-account sign-in limit does not apply to it, so a stranger who uses up
+# that limit with wrong passwords locks out other strangers, never the owner at home. A
+# mark is a keyed digest of the address: it reveals nothing and can't be made without the
+# key. Strictly necessary for signing in safely, so it needs no consent.
+KNOWN_BROWSER_COOKIE = "known_browser"
+KNOWN_BROWSER_AGE = 365 * 24 * 3600
+KNOWN_ACCOUNTS_MAX = 5  # a shared family computer
+
+
+def _account_mark(typed_email: str | None) -> str:
+    identity = accounts.sign_in_identity(typed_email)
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"known-browser\x00" + identity.encode(), "sha256").hexdigest()[:32]
+
+
+def _known_marks() -> list[str]:
+    return (request.cookies.get(KNOWN_BROWSER_COOKIE) or "").split(".")[:KNOWN_ACCOUNTS_MAX]
+
+
+def is_known_browser_for(typed_email: str | None) -> bool:
+    """True when this browser has signed in to (or reset) the account at this address."""
+    mark = _account_mark(typed_email)
+    return any(hmac.compare_digest(mark, known) for known in _known_marks())
+
+
+def remember_browser(user: User) -> None:
+    """Mark this browser as one the owner of `user` uses, on the response to this request."""
+    mark = _account_mark(user.email)
+    marks = [mark, *(known for known in _known_marks() if known and known != mark)][:KNOWN_ACCOUNTS_MAX]
+
+    @after_this_request
+    def set_mark(response):
+        response.set_cookie(KNOWN_BROWSER_COOKIE, ".".join(marks), max_age=KNOWN_BROWSER_AGE, httponly=True,
+                            samesite="Lax", secure=request.is_secure)
+        return response
 
 
 def sign_out() -> None:
@@ -51,15 +106,39 @@ def sign_out() -> None:
     session.clear()
 
 
-def require_role(*roles: Role):
-    """A before_request hook for staff blueprints: anyone without one of `roles`, signed in
-    or not, gets the plain 404 page, so the area's existence is not revealed."""
+# URL prefix → the roles that may see it; see staff_area.
+_STAFF_AREAS: dict[str, frozenset[str]] = {}
+
+
+def staff_area(bp: Blueprint, *roles: Role) -> None:
+    """Make `bp` a staff area: to anyone without one of `roles`, signed in or not, every URL
+    in it is the plain 404 page, so not even its existence shows. That holds whatever the
+    method (see `hides_staff_area` for the 405s the router raises) and before the CSRF check,
+    which is moved behind the role check here (a 400 would tell as much as a 405)."""
     allowed = frozenset(role.value for role in roles)
+    _STAFF_AREAS[bp.url_prefix] = allowed
+    csrf.exempt(bp)
 
-    def guard() -> None:
-        principal = current_user
-        if not principal.is_authenticated or principal.user.role not in allowed:
+    @bp.before_request
+    def staff_only() -> None:
+        if not _has_role(allowed):
             abort(404)
-        g.user = principal.user
+        g.user = current_user.user
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
 
-    return guard
+
+def hides_staff_area(path: str) -> bool:
+    """True when `path` lies in a staff area this visitor has no role for."""
+    for prefix, allowed in _STAFF_AREAS.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            return not _has_role(allowed)
+    return False
+
+
+def staff_area_prefixes() -> list[str]:
+    return list(_STAFF_AREAS)
+
+
+def _has_role(allowed: frozenset[str]) -> bool:
+    return current_user.is_authenticated and current_user.user.role in allowed

@@ -8,9 +8,19 @@ from helpers import BROWSER_UA, PASSWORD, csrf_token, sign_in
 from sqlmodel import select
 
 from stickerreg import codes
-from stickerreg.models import Conversation, DeskCreate, HandedInItem, HandedInItemCreate, Message, Sticker, User
+from stickerreg.models import (
+    Conversation,
+    DeskCreate,
+    HandedInItem,
+    HandedInItemCreate,
+    Message,
+    Role,
+    Sticker,
+    User,
+)
 from stickerreg.services import desks, finder, handed_in
 from stickerreg.services.relay import FinderDetails
+from stickerreg.web import sessions
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # Plausible form data, so a view that forgot its owner check would act on it.
@@ -101,19 +111,45 @@ def post_routes(app):
             yield rule
 
 
-def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory):
+def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory, user_factory):
     alice, sticker, conversation, item = alice_and_mallory
     values = {**owned_keys(sticker, conversation, item), "token": "x" * 32, "raw": sticker.code,
               "desk_id": "x" * 16, "device_id": "x" * 16}
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
-    sign_in(client, "alice@example.se")
+    # Staff areas check the role first (to others they are a plain 404), so an admin posts there.
+    user_factory(email="admin@example.se", password=PASSWORD, role=Role.ADMIN)
+    customer, admin = signed_in_client(app, "alice@example.se"), signed_in_client(app, "admin@example.se")
     refused = []
     for rule in post_routes(app):
         url = rule.rule
         for name in rule.arguments:
             url = url.replace(f"<{name}>", values[name])
+        client = admin if url.startswith(tuple(sessions.staff_area_prefixes())) else customer
         response = client.post(url, data={**FORM, "email": "alice@example.se", "password": PASSWORD})
         refused.append((url, response.status_code))
     assert refused and all(status == 400 for _, status in refused), refused
     assert codes.normalize(sticker.code)  # sanity: the keys were real
+
+
+def signed_in_client(app, email: str):
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    sign_in(client, email)
+    return client
+
+
+@pytest.mark.parametrize("role", [None, Role.CUSTOMER])
+def test_staff_areas_are_a_plain_404_whatever_the_method_or_token(app, user_factory, role):
+    """Not even a 405 (wrong method) or a 400 (no CSRF token) may show that a route exists."""
+    client = app.test_client()
+    if role:
+        user_factory(email="someone@example.se", password=PASSWORD, role=role)
+        client = signed_in_client(app, "someone@example.se")
+    prefixes = tuple(sessions.staff_area_prefixes())
+    assert set(prefixes) >= {"/admin", "/printshop"}
+    answers = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(prefixes):
+            url = rule.rule.replace("<", "").replace(">", "")
+            for method in ("GET", "POST", "PUT", "DELETE"):
+                answers[(method, url)] = client.open(url, method=method, data=FORM).status_code
+    assert answers and set(answers.values()) == {404}, answers

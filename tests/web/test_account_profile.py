@@ -207,15 +207,15 @@ def test_once_linked_the_personnummer_is_read_only(session, owner, owner_client)
     assert fresh(session, owner).personnummer_digest == digest
 
 
-def test_a_personnummer_linked_to_another_account_is_refused(session, owner, owner_client, user_factory):
-    other = user_factory()
-    accounts.link_personnummer(session, other, "198803200016", key=KEY)
+def test_a_personnummer_another_account_holds_is_saved_like_any_other(session, owner, owner_client, user_factory):
+    # No oracle and no squatting: the answer is the same as for a number nobody has typed.
+    accounts.link_personnummer(session, user_factory(), "198803200016", key=KEY)
     session.commit()
     response = save(owner_client, {"personnummer": "880320-0016", "display_name": "Changed"})
-    assert response.status_code == 422
-    assert "already linked to another account" in visible(response)
+    assert response.status_code == 303
     user = fresh(session, owner)
-    assert user.personnummer_digest is None and user.display_name != "Changed"
+    assert user.personnummer_masked == "19880320-****" and user.display_name == "Changed"
+    assert user.personnummer_verified_at is None
 
 
 # --- email change ---------------------------------------------------------------------
@@ -248,6 +248,16 @@ def test_the_whole_email_change(app, session, owner, owner_client):
     token = csrf_token(old, "/auth/login")
     refused = old.post("/auth/login", data={"email": "owner@example.se", "password": PASSWORD, "csrf_token": token})
     assert refused.status_code == 422
+
+
+def test_confirming_a_new_email_signs_out_every_other_browser(app, session, owner, owner_client):
+    laptop = browser(app, email=owner.email)
+    assert laptop.get("/account/").status_code == 200
+    change_email(owner_client, "ny.adress@example.se")
+    path = link_in(drain_outbox(app)[0], "/auth/email/")
+    assert owner_client.post(path, data={"csrf_token": csrf_token(owner_client, path)}).status_code == 303
+    assert laptop.get("/account/").status_code == 302  # whoever knew the old password is out
+    assert owner_client.get("/account/").status_code == 200  # the browser that confirmed stays in
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from helpers import BROWSER_UA, csrf_token, drain_outbox, link_in
@@ -129,8 +130,6 @@ def test_reset_request_answers_the_same_for_unknown_email(app, browser_client, u
 
 
 def test_expired_links_do_not_work(app, browser_client, user_factory, session):
-    from datetime import timedelta
-
     user_factory(email="owner@example.se")
     post_form(browser_client, "/auth/reset", {"email": "owner@example.se"})
     reset_path = link_in(drain_outbox(app)[0], "/auth/reset/")
@@ -153,3 +152,126 @@ def test_only_same_site_next_urls_are_followed(app, user_factory):
         assert response.headers["Location"] == expected
         client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/account/")})
         token = csrf_token(client, "/auth/login")
+
+
+def test_a_next_with_a_line_break_or_a_backslash_is_not_followed(app, user_factory, session):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    for target in ("/%0D%0ASet-Cookie:x=1", "/%5Cevil.example", "/ok%09tab"):
+        client = app.test_client()
+        response = client.post(f"/auth/login?next={target}", data={
+            "email": "owner@example.se", "password": PASSWORD, "csrf_token": csrf_token(client, "/auth/login")},
+            headers={"User-Agent": BROWSER_UA})
+        assert response.status_code == 303 and response.headers["Location"] == "/account/"
+        assert client.get_cookie("x") is None and client.get("/account/").status_code == 200
+
+
+def test_control_characters_in_the_address_do_not_open_a_fresh_sign_in_bucket(app, user_factory):
+    # The form drops control characters before authentication, so all of these are the
+    # same account: they must share its one bucket of five failures.
+    user_factory(email="owner@example.se", password=PASSWORD)
+    typed = [f"owner@example.se{chr(n)}" for n in range(1, 7)]
+    statuses = [login(app.test_client(), email, "wrong-password-guess").status_code for email in typed[:5]]
+    assert statuses == [422] * 5
+    assert login(app.test_client(), typed[5]).status_code == 429  # even the right password
+
+
+def test_a_stranger_cannot_lock_the_owner_out_of_their_own_browser(app, user_factory):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    owners_phone = app.test_client()
+    assert login(owners_phone, "owner@example.se").status_code == 303
+    owners_phone.post("/auth/logout", data={"csrf_token": csrf_token(owners_phone, "/account/")})
+    attempts = [login(app.test_client(), "owner@example.se", f"guess-{n}-password").status_code for n in range(6)]
+    assert attempts[-1] == 429  # strangers are stopped
+    assert login(owners_phone, "owner@example.se").status_code == 303  # the owner's phone is not
+
+
+def test_a_browser_marked_for_another_account_is_still_limited(app, user_factory):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    user_factory(email="mallory@example.se", password=PASSWORD)
+    mallory = app.test_client()
+    assert login(mallory, "mallory@example.se").status_code == 303
+    mallory.post("/auth/logout", data={"csrf_token": csrf_token(mallory, "/account/")})
+    statuses = [login(mallory, "owner@example.se", f"guess-{n}-password").status_code for n in range(6)]
+    assert statuses == [422] * 5 + [429]
+
+
+def test_the_emailed_reset_lets_the_owner_in_from_a_new_browser_during_an_attack(app, user_factory):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    for n in range(6):
+        login(app.test_client(), "owner@example.se", f"guess-{n}-password")
+    new_laptop = app.test_client()
+    assert login(new_laptop, "owner@example.se").status_code == 429
+    post_form(new_laptop, "/auth/reset", {"email": "owner@example.se"})
+    reset_path = link_in(drain_outbox(app)[0], "/auth/reset/")
+    new = "ett-helt-nytt-lösenord"
+    assert post_form(new_laptop, reset_path, {"password": new, "password_confirm": new}).status_code == 303
+    assert login(new_laptop, "owner@example.se", new).status_code == 303
+
+
+def test_a_reset_request_does_the_same_work_for_known_and_unknown_emails(app, user_factory, session):
+    from sqlalchemy import event
+
+    from stickerreg.models import OutboxMessage
+
+    user_factory(email="owner@example.se")
+    client = app.test_client()
+    token = csrf_token(client, "/auth/reset")
+    statements: list[str] = []
+    engine = app.extensions["db_engine"]
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    work = {}
+    for email in ("owner@example.se", "nobody@example.se"):
+        statements.clear()
+        response = client.post("/auth/reset", data={"email": email, "csrf_token": token},
+                               headers={"User-Agent": BROWSER_UA})
+        assert response.status_code == 200
+        work[email] = list(statements)
+    event.remove(engine, "before_cursor_execute", record)
+    assert work["owner@example.se"] == work["nobody@example.se"]
+    assert any(statement.startswith("INSERT INTO outbox") for statement in work["nobody@example.se"])
+    assert len(session.exec(select(OutboxMessage)).all()) == 2
+
+
+@pytest.mark.parametrize("idle, age, signed_in", [
+    (timedelta(days=6), timedelta(days=6), True),
+    (timedelta(days=8), timedelta(days=8), False),  # unused for more than a week
+    (timedelta(minutes=1), timedelta(days=31), False),  # in use, but older than 30 days
+])
+def test_a_signed_in_session_ends_when_idle_or_old(app, user_factory, session, idle, age, signed_in):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    client = app.test_client()
+    login(client, "owner@example.se")
+    row = session.exec(select(LoginSession)).one()
+    now = row.created_at
+    row.created_at, row.last_seen_at = now - age, now - idle
+    session.add(row)
+    session.commit()
+    assert client.get("/account/").status_code == (200 if signed_in else 302)
+    session.expire_all()
+    assert len(session.exec(select(LoginSession)).all()) == (1 if signed_in else 0)
+
+
+def test_a_session_notes_its_use_so_an_active_browser_stays_in(app, user_factory, session):
+    user_factory(email="owner@example.se", password=PASSWORD)
+    client = app.test_client()
+    login(client, "owner@example.se")
+    row = session.exec(select(LoginSession)).one()
+    row.last_seen_at = row.created_at = row.created_at - timedelta(days=6, hours=23)
+    session.add(row)
+    session.commit()
+    assert client.get("/account/").status_code == 200
+    session.refresh(row)
+    assert row.last_seen_at > row.created_at + timedelta(days=6)  # the idle clock starts again
+
+
+def test_a_reset_for_an_unknown_email_is_cancelled_by_the_worker_without_mailing(app, session):
+    from stickerreg.models import OutboxMessage, OutboxStatus
+
+    client = app.test_client()
+    post_form(client, "/auth/reset", {"email": "nobody@example.se"})
+    assert drain_outbox(app) == []
+    assert session.exec(select(OutboxMessage.status)).one() == OutboxStatus.CANCELLED

@@ -79,3 +79,23 @@ def test_outbox_without_smtp_writes_eml_files(app, session, sticker_factory, tmp
     result = app.test_cli_runner().invoke(args=["outbox", "run", "--once"])
     assert "sent 1" in result.output
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+
+
+def test_outbox_retry_dead_requeues_what_gave_up(app, session):
+    from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus
+    from stickerreg.services import outbox
+
+    dead = outbox.enqueue(session, kind=OutboxKind.SCAN_ALERT, payload={})
+    sent = outbox.enqueue(session, kind=OutboxKind.SCAN_ALERT, payload={})
+    dead.status, dead.attempts, dead.last_error = OutboxStatus.DEAD.value, 6, "SMTPServerDisconnected: gone"
+    sent.status = OutboxStatus.SENT.value
+    session.add_all([dead, sent])
+    session.commit()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["outbox", "retry"]).exit_code == 2  # says what to retry: --dead
+    result = runner.invoke(args=["outbox", "retry", "--dead"])
+    assert result.exit_code == 0 and "requeued 1 dead email" in result.output
+    session.expire_all()
+    dead, sent = session.get(OutboxMessage, dead.id), session.get(OutboxMessage, sent.id)
+    assert (dead.status, dead.attempts, dead.last_error) == (OutboxStatus.PENDING, 0, None)
+    assert sent.status == OutboxStatus.SENT and "pending    1" in runner.invoke(args=["outbox", "status"]).output

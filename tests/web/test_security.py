@@ -109,3 +109,38 @@ def test_limits_hold_across_app_instances_with_redis_storage(database_url, tmp_p
     store.delete(*keys, *store.scan_iter(f"*{network}.*"))
     for app in (first, second):
         app.extensions["db_engine"].dispose()
+
+
+def test_a_redis_outage_keeps_finder_pages_up_with_limits_in_memory(database_url, tmp_path, caplog):
+    from helpers import free_port
+
+    app = make_test_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    code = codes.generate()
+    statuses = [client.get(f"/s/{code}").status_code for _ in range(31)]
+    assert statuses == [200] * 30 + [429]  # served, and still limited (30 a minute) in memory
+    assert "falling back to in-memory storage" in caplog.text
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json == {"status": "degraded", "checks": {"database": "ok", "rate_limit_storage": "down"}}
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.mark.skipif(not redis_available(), reason="Redis at 127.0.0.1:6379 is not reachable")
+def test_readyz_says_ok_when_the_database_and_redis_answer(database_url, tmp_path):
+    app = make_test_app(database_url, tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "rate_limit_storage": "ok"}
+    app.extensions["db_engine"].dispose()
+
+
+def test_readyz_is_503_without_a_database(tmp_path):
+    from helpers import free_port
+
+    app = make_test_app(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing", tmp_path)
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503 and ready.json["status"] == "down"
+    assert ready.json["checks"]["database"] == "down"
+    assert app.test_client().get("/healthz").json == {"status": "ok"}
+    app.extensions["db_engine"].dispose()

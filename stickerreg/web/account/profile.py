@@ -20,7 +20,6 @@ from stickerreg.web.pages import is_htmx, render
 
 # Reasons from the accounts service, as the customer reads them (field, message).
 _ACCOUNT_ERRORS = {
-    "personnummer_taken": ("personnummer", _l("This personnummer is already linked to another account.")),
     "personnummer_already_set": ("personnummer", _l("A personnummer is already linked to your account.")),
     "invalid_personnummer": ("personnummer", _l("That is not a valid personnummer. Example: 19811218-9876.")),
     "wrong_password": ("password", _l("Wrong password.")),
