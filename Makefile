@@ -63,11 +63,13 @@ test-fast: lint
 
 # Print-shop speed against naive baselines measured in the same run: the PDF engine
 # (reportlab drawing every module) and minting (an ORM loop flushing every row); and
-# whether a password-reset request for a known email is slower than for an unknown one.
+# whether a password-reset request for a known email is slower than for an unknown one;
+# and what a kiosk photo and an oversized anonymous upload cost.
 bench: install-test
 	$(BIN)/python bench/bench_pdf.py --count 10000
 	$(BIN)/python bench/bench_mint.py --count 10000
 	$(BIN)/python bench/bench_reset_timing.py --requests 1000
+	$(BIN)/python bench/bench_photo.py
 
 # ruff, and the import-linter contracts in pyproject.toml (layers, no cycles, no Flask
 # in services, blueprints independent, the kiosk only through the app factory).

@@ -15,7 +15,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 
 from stickerreg import tokens
-from stickerreg.models import Desk
+from stickerreg.extensions import csrf
+from stickerreg.models import Desk, KioskDevice
 from stickerreg.services import desks, handed_in
 from stickerreg.web.pages import is_htmx, private_page
 
@@ -38,12 +39,29 @@ def device_key() -> str:
     return "kiosk:" + tokens.hash_token(token)[:24] if token else "addr:" + (request.remote_addr or "")
 
 
-@bp.url_value_preprocessor
-def allow_photo_upload(_endpoint, _values):
-    """Runs before any before_request hook (CSRF reads the form): only the hand-in form
-    may carry a photo bigger than the app-wide limit."""
-    if request.endpoint == "kiosk.hand_in" and request.method == "POST":
+def live_device() -> KioskDevice | None:
+    """This browser's paired, unrevoked device, looked up once per request."""
+    if "kiosk_device" not in g:
+        g.kiosk_device = desks.device_for_token(g.db, device_cookie())
+    return g.kiosk_device
+
+
+# The app-wide CSRF hook runs before any kiosk hook and reads the whole form, so for the
+# hand-in allow_photo_upload checks the token itself, once it has chosen the upload limit.
+csrf.exempt("kiosk.views.hand_in")
+
+
+@bp.before_request
+def allow_photo_upload():
+    """Only a paired kiosk's hand-in may carry a photo bigger than the app-wide limit; any
+    other browser's big body is refused (413) unread, as on every other form."""
+    if request.endpoint != "kiosk.hand_in" or request.method != "POST":
+        return None
+    if live_device() is not None:
         request.max_content_length = PHOTO_UPLOAD_MAX
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect()  # reads the form, under the limit just chosen
+    return None
 
 
 @bp.before_request
@@ -52,7 +70,7 @@ def require_device():
     g.page_url = url_for("kiosk.scan")  # language switch on a POST answer: back to the start
     if request.endpoint in OPEN_ENDPOINTS:
         return None
-    device = desks.device_for_token(g.db, device_cookie())
+    device = live_device()
     if device is None:
         response = make_response(render_template("kiosk/unpaired.html"), 403)
         if is_htmx():
@@ -61,7 +79,6 @@ def require_device():
             response.delete_cookie(DEVICE_COOKIE, path="/")
         return response
     desks.touch(g.db, device)
-    g.kiosk_device = device
     g.desk = g.db.get(Desk, device.desk_id)
     return None
 

@@ -37,6 +37,12 @@ REFERENCE_LENGTH = 8
 _NOTIFIABLE = (StickerStatus.ACTIVE.value, StickerStatus.DEACTIVATED.value)
 PHOTO_MAX_SIDE = 1280
 PHOTO_MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+# The most pixels decoded at full size: formats whose decoder can't scale down while decoding
+# (PNG, WebP, GIF, TIFF...) are refused above it. Cameras write JPEG, which can; the rest are
+# screenshots and edited pictures. 16 MP still takes a 5K screenshot (14.7 MP) or a 12 MP phone
+# picture as PNG or WebP, and costs up to about 0.45 s of CPU and 48 MB of pixels, against up
+# to 1 s and 120 MB at 40 MP (bench/bench_photo.py measures the JPEG side: about 0.2 s).
+PHOTO_MAX_DECODED_PIXELS = 16_000_000
 
 
 class PhotoError(ValueError):
@@ -249,6 +255,9 @@ def prepare_photo(data: bytes) -> bytes:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > PHOTO_MAX_PIXELS:
                 raise PhotoError("image too large")
+            _decode_small(image)
+            if image.width * image.height > PHOTO_MAX_DECODED_PIXELS:
+                raise PhotoError("image too large to decode")
             image = ImageOps.exif_transpose(image).convert("RGB")
             image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
             image.info.clear()  # Pillow would carry a JPEG comment (or any text chunk) over
@@ -257,3 +266,18 @@ def prepare_photo(data: bytes) -> bytes:
             return out.getvalue()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise PhotoError(str(error)) from error
+
+
+def _decode_small(image: Image.Image) -> None:
+    """Before anything decodes `image`, let a JPEG decoder scale it down by 1/2 to 1/8 while
+    decoding: a 40 MP photo then fills 2.5 MP instead of 40 and costs a third of the CPU (the
+    decoder still reads every coefficient). Other formats ignore this.
+
+    The target is the size the photo ends up at, not a 1280 px square: against a square the
+    short side decides, so a panorama would still be decoded at full size. The decoder never
+    goes below the target, so the photo still comes out at a full 1280 px.
+    """
+    width, height = image.size
+    longest = max(width, height)
+    if longest > PHOTO_MAX_SIDE:
+        image.draft("RGB", (max(1, width * PHOTO_MAX_SIDE // longest), max(1, height * PHOTO_MAX_SIDE // longest)))

@@ -7,7 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from sqlmodel import select
 
 from stickerreg import codes, tokens
@@ -308,3 +308,56 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded():
     Image.new("1", (7000, 6000)).save(out, "PNG")
     with pytest.raises(PhotoError, match="too large"):
         handed_in.prepare_photo(out.getvalue())
+
+
+@pytest.fixture
+def decoded_sizes(monkeypatch):
+    """The size each image has when its pixels are decoded (after any reduced-size draft)."""
+    sizes = []
+    load = ImageFile.ImageFile.load
+
+    def spy(image):
+        if image.tile:  # pixels still to decode: load() is about to run the decoder
+            sizes.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return sizes
+
+
+def test_a_big_camera_photo_is_decoded_at_a_fraction_of_its_size(decoded_sizes):
+    prepared = handed_in.prepare_photo(jpeg((8000, 5000)))  # 40 MP, the most a photo may have
+    # The JPEG decoder scaled down while decoding: 40 MP never sat in memory.
+    assert decoded_sizes and all(max(size) <= 2 * handed_in.PHOTO_MAX_SIDE for size in decoded_sizes)
+    with Image.open(io.BytesIO(prepared)) as image:
+        assert image.format == "JPEG" and image.size == (1280, 800)
+
+
+def test_a_panorama_is_decoded_small_too(decoded_sizes):
+    prepared = handed_in.prepare_photo(jpeg((16000, 2000)))  # long and thin: a square target would not shrink it
+    assert decoded_sizes and all(max(size) <= 2 * handed_in.PHOTO_MAX_SIDE for size in decoded_sizes)
+    with Image.open(io.BytesIO(prepared)) as image:
+        assert image.size == (1280, 160)
+
+
+def test_a_big_image_that_cannot_be_decoded_small_is_refused_before_decoding(decoded_sizes):
+    out = io.BytesIO()
+    Image.new("1", (5000, 4000)).save(out, "PNG")  # 20 MP: under the 40 MP cap for JPEGs
+    with pytest.raises(PhotoError, match="too large"):
+        handed_in.prepare_photo(out.getvalue())
+    assert decoded_sizes == []
+
+
+def test_a_big_rotated_photo_stands_upright_after_a_reduced_size_decode(decoded_sizes):
+    image = Image.new("RGB", (4000, 3000), "red")
+    image.paste("blue", (2000, 0, 4000, 3000))  # left half red, right half blue, as the sensor saw it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90° clockwise to stand upright
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    prepared = handed_in.prepare_photo(out.getvalue())
+    assert decoded_sizes and all(max(size) <= 2 * handed_in.PHOTO_MAX_SIDE for size in decoded_sizes)
+    with Image.open(io.BytesIO(prepared)) as image:
+        assert image.size == (960, 1280) and dict(image.getexif()) == {}
+        top, bottom = image.getpixel((480, 100)), image.getpixel((480, 1180))
+    assert top[0] > 200 > top[2] and bottom[2] > 200 > bottom[0]  # red on top, blue below

@@ -553,3 +553,48 @@ def test_a_staff_unlock_is_for_this_kiosk_only_and_never_leads_elsewhere(app, se
 
 def test_desks_without_a_pin_open_the_staff_screens_directly(kiosk_client):
     assert "Waiting to be collected" in visible(kiosk_client.get("/kiosk/items"))
+
+
+# --- the photo upload limit belongs to paired kiosks --------------------------------------
+
+
+def _noisy_photo(size=(800, 600)) -> bytes:
+    """A photo that compresses about as badly as a real one: well past the app's 64 KB form limit."""
+    out = io.BytesIO()
+    Image.effect_noise(size, 64).convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_paired_kiosk_sends_a_photo_past_the_app_wide_form_limit(session, kiosk_client, sticker_factory):
+    photo = _noisy_photo()
+    assert 64 * 1024 < len(photo) < 1024 * 1024
+    response = hand_in(kiosk_client, sticker_factory().code, photo=(io.BytesIO(photo), "IMG_0002.jpg", "image/jpeg"))
+    assert response.status_code == 303
+    assert handed_in.photo_of(session, only_item(session)) is not None
+
+
+def _browser_without_a_live_device(app, session, desk, cookie: str | None):
+    """A browser and a valid CSRF token for it (so that only the body's size can refuse it)."""
+    if cookie == "revoked":
+        client = pair(app, session, desk)
+        token = csrf_token(client, "/kiosk/hand-in")
+        desks.revoke_device(session, session.exec(select(KioskDevice)).one())
+        session.commit()
+        return client, token
+    client = browser(app)
+    if cookie:
+        client.set_cookie("kiosk_device", cookie)
+    return client, csrf_token(client, "/auth/login")
+
+
+@pytest.mark.parametrize("cookie", [None, "forged-token", "revoked"])
+def test_a_big_hand_in_without_a_live_device_is_refused_before_its_body_is_read(app, session, desk, cookie):
+    client, token = _browser_without_a_live_device(app, session, desk, cookie)
+    data = {"category": "keys", "description": "Blue key ring", "storage_place": "Shelf B3", "csrf_token": token,
+            "photo": (io.BytesIO(b"\xff" * 1024 * 1024), "big.jpg", "image/jpeg")}
+    with client.post("/kiosk/hand-in", data=data) as response:
+        read = response.request.input_stream.tell()
+        response.request.input_stream.close()  # the test client spooled the big body to a file
+    # Refused like any other form past the app's 64 KB, without reading a byte of it.
+    assert (response.status_code, read) == (413, 0)
+    assert session.exec(select(HandedInItem)).all() == []
