@@ -236,8 +236,9 @@ def request_password_reset(session: Session, email: str) -> None:
     """Queue a reset email for the address, known or not: both cost the same lookup and
     the same outbox row, so neither the answer nor its timing says whether an account
     exists. The worker mails a link only when there is an account (user_id set)."""
-    user = find_by_email(session, email)
-    outbox.enqueue(session, kind=OutboxKind.RESET_PASSWORD, payload={"user_id": user.id if user else None})
+    # The id only: building a User object would be work that only a known email costs.
+    user_id = session.exec(select(User.id).where(User.email == normalize_email(email))).first()
+    outbox.enqueue(session, kind=OutboxKind.RESET_PASSWORD, payload={"user_id": user_id})
 
 
 def reset_password(session: Session, token: str, new_password: str) -> User:
