@@ -45,8 +45,15 @@ def _session_lifetime() -> accounts.SessionLifetime:
 
 
 def init_app(app: Flask) -> None:
-    """Flask-Login finds the signed-in user through the session row its cookie names."""
+    """Flask-Login finds the signed-in user through the session row its cookie names, at
+    the start of every request: the check may write in a transaction of its own, which on
+    SQLite must never wait behind a view's unfinished one."""
     login_manager.user_loader(load_principal)
+    app.before_request(_check_session)
+
+
+def _check_session() -> None:
+    current_user.is_authenticated  # noqa: B018  (loads the principal now, not mid-view)
 
 
 def sign_in(user: User, *, method: str) -> None:
