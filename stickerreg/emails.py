@@ -14,11 +14,14 @@ from sqlmodel import Session
 
 from stickerreg import codes
 from stickerreg.models import (
+    BlockingCase,
+    BlockingEvent,
     Conversation,
     ConversationStatus,
     Desk,
     HandedInItem,
     HandedInStatus,
+    IdProtectAlert,
     Message,
     OutboxKind,
     OutboxMessage,
@@ -27,6 +30,7 @@ from stickerreg.models import (
     User,
 )
 from stickerreg.services import accounts, handed_in, relay, stickers
+from stickerreg.services.linked import blocking
 from stickerreg.services.outbox import Composer
 from stickerreg.text import defang, single_line
 
@@ -125,6 +129,47 @@ def _handed_in(session: Session, row: OutboxMessage) -> EmailMessage | None:
         return _email(row, owner.email, subject, "emails/handed_in", context)
 
 
+def _blocking_case(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    # Every change to a blocking case, and on opening the list of lines to call, so the
+    # customer has the numbers in their inbox even away from their account.
+    case = session.get(BlockingCase, row.payload.get("case_id"))
+    event = session.get(BlockingEvent, row.payload.get("event_id"))
+    owner = session.get(User, case.owner_id) if case else None
+    if owner is None or event is None or event.case_id != case.id:
+        return None
+    with force_locale(owner.locale):
+        context = dict(case=case, event=event, items=blocking.items_of(session, case), step=blocking_step(event),
+                       case_url=url_for("account.blocking_case", case_id=case.public_id, _external=True))
+        return _email(row, owner.email, _("Your blocking case: %(step)s", step=context["step"]),
+                      "emails/blocking_case", context)
+
+
+def blocking_step(event: BlockingEvent) -> str:
+    """What a blocking-case event means, in the reader's language (emails and pages)."""
+    steps = {
+        "opened": _("the case is open"),
+        "help_requested": _("you asked customer service to block for you"),
+        "in_progress": _("customer service is blocking for you"),
+        "item_blocked": _("blocked: %(item)s", item=event.item_label or ""),
+        "item_unblocked": _("no longer marked blocked: %(item)s", item=event.item_label or ""),
+        "done": _("everything is blocked; the case is closed"),
+    }
+    return steps.get(event.action, event.action)
+
+
+def _idprotect_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    # Who asked and when; never the report, never the personnummer.
+    alert = session.get(IdProtectAlert, row.payload.get("alert_id"))
+    owner = session.get(User, alert.user_id) if alert and alert.user_id else None
+    if owner is None:
+        return None
+    with force_locale(owner.locale):
+        context = dict(alert=alert, requested_at=format_datetime(alert.requested_at, "short"),
+                       alerts_url=url_for("account.idprotect", _external=True))
+        return _email(row, owner.email, _("Someone asked for a credit report on you"), "emails/idprotect_alert",
+                      context)
+
+
 def _item_returned(session: Session, row: OutboxMessage) -> EmailMessage | None:
     conversation = session.get(Conversation, row.payload.get("conversation_id"))
     if conversation is None or not conversation.finder_email or conversation.status != ConversationStatus.CLOSED:
@@ -198,6 +243,8 @@ BUILDERS: dict[OutboxKind, Callable[[Session, OutboxMessage], EmailMessage | Non
     OutboxKind.ITEM_RETURNED: _item_returned,
     OutboxKind.SCAN_ALERT: _scan_alert,
     OutboxKind.HANDED_IN: _handed_in,
+    OutboxKind.BLOCKING_CASE: _blocking_case,
+    OutboxKind.IDPROTECT_ALERT: _idprotect_alert,
     OutboxKind.VERIFY_EMAIL: _account_email(
         TokenPurpose.VERIFY_EMAIL, "auth.verify", N_("Confirm your email address"), "verify_email"
     ),

@@ -7,6 +7,8 @@ goes through a family per table: ``XFields`` (the shared columns) → ``X(table=
 """
 
 from stickerreg.models.accounts import AuthToken, LoginSession, ProfileFields, ProfileUpdate, Role, TokenPurpose, User
+from stickerreg.models.api import ApiKey, ApiScope
+from stickerreg.models.audit import AuditEntry
 from stickerreg.models.base import UTCDateTime, created_at_field, utcnow
 from stickerreg.models.desks import (
     Desk,
@@ -19,6 +21,31 @@ from stickerreg.models.desks import (
     HandedInPhoto,
     HandedInStatus,
     KioskDevice,
+)
+from stickerreg.models.linked import (
+    FIRE_CONTACTS_MAX,
+    BlockingCase,
+    BlockingEvent,
+    BlockingItem,
+    BlockingStatus,
+    Card,
+    CardCreate,
+    CardType,
+    CardUpdate,
+    DirectoryEntry,
+    DirectoryEntryUpdate,
+    DirectoryKind,
+    FireContact,
+    FireContactCreate,
+    FireContactPublic,
+    FireContactUpdate,
+    IdProtectAlert,
+    IdProtectEventIn,
+    LostItems,
+    MobileDevice,
+    MobileDeviceCreate,
+    MobileDeviceUpdate,
+    Verdict,
 )
 from stickerreg.models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from stickerreg.models.printshop import Batch, BatchEvent, BatchStatus, ExportJob, JobStatus
@@ -34,6 +61,11 @@ from stickerreg.models.stickers import (
 )
 
 __all__ = [
+    "ApiKey", "ApiScope", "AuditEntry", "BlockingCase", "BlockingEvent", "BlockingItem", "BlockingStatus", "Card",
+    "CardCreate", "CardType", "CardUpdate", "DirectoryEntry", "DirectoryEntryUpdate", "DirectoryKind",
+    "FIRE_CONTACTS_MAX", "FireContact", "FireContactCreate", "FireContactPublic", "FireContactUpdate",
+    "IdProtectAlert", "IdProtectEventIn", "LostItems", "MobileDevice", "MobileDeviceCreate", "MobileDeviceUpdate",
+    "Verdict",
     "AuthToken", "Batch", "BatchEvent", "BatchStatus", "Conversation", "ConversationStatus", "Desk", "DeskCreate",
     "DeskFields", "DeskUpdate", "ExportJob", "HandedInFields", "HandedInItem", "HandedInItemCreate", "HandedInPhoto",
     "HandedInStatus", "ItemCategory", "JobStatus", "KioskDevice", "LoginSession", "Message", "OutboxKind",

@@ -14,6 +14,7 @@ from stickerreg.models.base import UTCDateTime, created_at_field
 
 class Role(StrEnum):
     CUSTOMER = "customer"
+    CUSTOMER_SERVICE = "customer_service"
     PRINTSHOP = "printshop"
     ADMIN = "admin"
 
@@ -46,6 +47,9 @@ class User(ProfileFields, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    # Nine digits, the last a Luhn check: what the customer quotes, and what a partner (the
+    # alarm-receiving centre) knows them by. Random, so it tells nothing about other customers.
+    customer_number: str = Field(max_length=9, unique=True, index=True)
     email: str = Field(max_length=254, unique=True, index=True)  # stored lower-case
     password_hash: str | None = Field(default=None, max_length=255)
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -24,6 +24,8 @@ class OutboxKind(StrEnum):
     RESET_PASSWORD = "reset_password"
     CHANGE_EMAIL = "change_email"  # the link to the new address
     EMAIL_CHANGED = "email_changed_notice"  # the notice to the old address
+    BLOCKING_CASE = "blocking_case"  # a blocking case opened or changed
+    IDPROTECT_ALERT = "idprotect_alert"  # someone asked a credit bureau about the customer
 
 
 class OutboxStatus(StrEnum):

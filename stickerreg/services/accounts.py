@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import phonenumbers
 from sqlmodel import Session, delete, select, update
+from stdnum import luhn
 from stdnum.exceptions import ValidationError as InvalidNumber
 from stdnum.se import personnummer as se_personnummer
 
@@ -75,6 +77,7 @@ def create_user(
 ) -> User:
     """Create a user directly (seed data, tests, operators); password stored as argon2."""
     user = User(
+        customer_number=new_customer_number(session),
         email=normalize_email(email),
         role=Role(role).value,
         password_hash=hash_password(password) if password else None,
@@ -85,6 +88,27 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def new_customer_number(session: Session) -> str:
+    """Eight random digits and a Luhn check digit, not yet anyone's: a typo is caught when
+    customer service or a partner types it, and the numbers say nothing about each other."""
+    while True:
+        body = f"{secrets.randbelow(9 * 10**7) + 10**7}"  # never a leading zero
+        number = body + luhn.calc_check_digit(body)
+        if session.exec(select(User.id).where(User.customer_number == number)).first() is None:
+            return number
+
+
+def normalize_customer_number(text: str | None) -> str | None:
+    """A customer number as typed ("123 456 789", with dashes...) as its nine digits, or None."""
+    digits = "".join(char for char in (text or "") if char not in " -")
+    return digits if len(digits) == 9 and digits.isascii() and digits.isdigit() and luhn.is_valid(digits) else None
+
+
+def display_customer_number(number: str) -> str:
+    """123 456 789: three groups, read aloud on the phone."""
+    return " ".join(number[start:start + 3] for start in range(0, len(number), 3))
 
 
 def find_by_email(session: Session, email: str) -> User | None:

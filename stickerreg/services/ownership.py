@@ -7,7 +7,17 @@ from collections.abc import Callable
 from sqlmodel import Session, select
 
 from stickerreg import tokens
-from stickerreg.models import Conversation, HandedInItem, Sticker, User
+from stickerreg.models import (
+    BlockingCase,
+    Card,
+    Conversation,
+    FireContact,
+    HandedInItem,
+    IdProtectAlert,
+    MobileDevice,
+    Sticker,
+    User,
+)
 
 # Each owned model is looked up by its public key (never a sequential id) and its owner.
 _OWNED: dict[type, Callable[[str, User], object]] = {
@@ -23,6 +33,13 @@ _OWNED: dict[type, Callable[[str, User], object]] = {
         .where(HandedInItem.public_id == key, Sticker.owner_id == owner.id)
     ),
 }
+# Linked services belong to their owner directly.
+for _model, _column in ((Card, Card.owner_id), (MobileDevice, MobileDevice.owner_id),
+                        (BlockingCase, BlockingCase.owner_id), (FireContact, FireContact.owner_id),
+                        (IdProtectAlert, IdProtectAlert.user_id)):
+    _OWNED[_model] = lambda key, owner, model=_model, column=_column: (
+        select(model).where(model.public_id == key, column == owner.id)
+    )
 
 
 def owned(session: Session, model: type, key: str, owner: User):

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from stickerreg import codes
 from stickerreg.models import StickerStatus
+from stickerreg.services import accounts
 from stickerreg.services.ownership import owned
 
 CSP = "; ".join(
@@ -140,6 +141,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     app.context_processor(template_globals)
     app.add_template_filter(codes.display, "display_code")
+    app.add_template_filter(accounts.display_phone, "phone")
     # The form-field macro is used by every form page, so it is a global, not an import.
     macros = app.jinja_env.get_template("_macros.html").module
     app.jinja_env.globals.update(field=macros.field, notices=macros.notices, inbox_entry=macros.inbox_entry)
