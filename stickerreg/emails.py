@@ -165,7 +165,7 @@ def _idprotect_alert(session: Session, row: OutboxMessage) -> EmailMessage | Non
         return None
     with force_locale(owner.locale):
         context = dict(alert=alert, requested_at=format_datetime(alert.requested_at, "short"),
-                       alerts_url=url_for("account.idprotect", _external=True))
+                       alerts_url=url_for("account.idprotect_alerts", _external=True))
         return _email(row, owner.email, _("Someone asked for a credit report on you"), "emails/idprotect_alert",
                       context)
 

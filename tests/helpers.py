@@ -7,15 +7,18 @@ import socket
 import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html import unescape
 
 from stickerreg import create_app, passwords
+
+SECRET_KEY = b"test-secret-key"  # the test app's, which keys digests, pickup codes and IMEI sealing
 
 
 def make_test_app(database_url: str, tmp_path, **overrides):
     """An app as production runs it (CSRF and rate limits on), on the test database."""
     config = {
         "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": SECRET_KEY.decode(),
         "DATABASE_URL": database_url,
         "MAIL_DIR": str(tmp_path / "mail"),
         "SMTP_URL": None,
@@ -120,7 +123,7 @@ def browser(app, email: str | None = None, *, password: str = PASSWORD):
 def visible(response) -> str:
     """The page's text as a reader gets it (inline tags joined, block tags spaced)."""
     html = re.sub(r"</?(span|strong|time|a)\b[^>]*>", "", response.get_data(as_text=True))
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 def everything_in(email: EmailMessage) -> str:

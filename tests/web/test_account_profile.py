@@ -7,13 +7,13 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from helpers import PASSWORD, browser, csrf_token, drain_outbox, link_in, visible
+from helpers import PASSWORD, SECRET_KEY, browser, csrf_token, drain_outbox, link_in, visible
 from sqlmodel import select
 
 from stickerreg.models import OutboxMessage, ProfileUpdate, User
 from stickerreg.services import accounts
 
-KEY = b"test-secret-key"  # the test app's SECRET_KEY
+KEY = SECRET_KEY
 HTMX = {"HX-Request": "true"}
 PROFILE = {"display_name": "Anna Andersson", "phone": "070-123 45 67", "street": "Storgatan 1",
            "postal_code": "123 45", "city": "Stockholm", "locale": "en", "notify_by_email": "y"}

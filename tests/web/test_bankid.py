@@ -13,7 +13,7 @@ import zxingcpp
 from fake_bankid import FakeBankId, complete, failed, pending
 from flask import render_template
 from flask_login import login_user
-from helpers import BROWSER_UA, csrf_token, free_port, make_test_app
+from helpers import BROWSER_UA, SECRET_KEY, csrf_token, free_port, make_test_app
 from PIL import Image
 from sqlmodel import select
 
@@ -25,7 +25,7 @@ from stickerreg.web.sessions import Principal
 
 PNR = "198112289874"  # a valid test personnummer, as BankID sends it: 12 digits
 OTHER_PNR = "199001011239"
-KEY = b"test-secret-key"  # make_test_app's SECRET_KEY, which keys the digests
+KEY = SECRET_KEY
 PASSWORD = "korrekt-häst-batteri-42"
 HTMX = {"HX-Request": "true"}
 

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import BROWSER_UA, body_text, browser, csrf_token, drain_outbox, everything_in, visible
+from helpers import BROWSER_UA, SECRET_KEY, body_text, browser, csrf_token, drain_outbox, everything_in, visible
 from PIL import Image
 from sqlmodel import select
 
@@ -26,7 +26,7 @@ from stickerreg.models import (
 )
 from stickerreg.services import claims, desks, handed_in, stickers
 
-SECRET = b"test-secret-key"  # the test app's SECRET_KEY keys the pickup codes
+SECRET = SECRET_KEY
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import audit, outbox
+from stickerreg.services import accounts, audit, outbox
 from stickerreg.services.linked import cards, devices
 
 CUSTOMER, CUSTOMER_SERVICE = "customer", "customer_service"
@@ -72,7 +72,7 @@ def _card_item(card: Card, issuer: DirectoryEntry | None) -> BlockingItem:
 
 def _device_item(device: MobileDevice, operator: DirectoryEntry | None) -> BlockingItem:
     return BlockingItem(public_id=tokens.new_public_id(), case_id=0, device_id=device.id,
-                        label=f"{device.owner_name} · {device.phone}", **_provider(operator))
+                        label=f"{device.owner_name} · {accounts.display_phone(device.phone)}", **_provider(operator))
 
 
 def _provider(entry: DirectoryEntry | None) -> dict:
@@ -147,13 +147,13 @@ def finish(session: Session, case: BlockingCase, *, actor: User, role: str) -> N
 
 
 def waiting_for_service(session: Session) -> list[BlockingCase]:
-    """Cases customer service should work: help asked for or already taken, not done;
-    oldest first."""
+    """Cases customer service should work: help asked for or already taken, not done; the
+    longest waiting first (since the help request, or since opening for a case taken unasked)."""
     return list(session.exec(
         select(BlockingCase).where(BlockingCase.status != BlockingStatus.DONE,
                                    (BlockingCase.help_requested_at.is_not(None))
                                    | (BlockingCase.status == BlockingStatus.IN_PROGRESS))
-        .order_by(BlockingCase.help_requested_at, BlockingCase.id)
+        .order_by(func.coalesce(BlockingCase.help_requested_at, BlockingCase.created_at), BlockingCase.id)
     ))
 
 

@@ -38,4 +38,15 @@ def dashboard():
     return render("account/dashboard.html", stickers=owned_by(g.db, g.user), just_claimed=just_claimed)
 
 
-from stickerreg.web.account import conversations, handed_in, profile, stickers  # noqa: E402,F401  (routes)
+from stickerreg.web.account import (  # noqa: E402,F401  (routes)
+    blocking,
+    cards,
+    conversations,
+    devices,
+    fire,
+    handed_in,
+    idprotect,
+    profile,
+    services,
+    stickers,
+)

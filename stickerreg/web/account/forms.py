@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, StopValidation, ValidationError
 
-from stickerreg.models import ProfileUpdate
+from stickerreg.models import CardType, LostItems, ProfileUpdate, Verdict
 from stickerreg.services import accounts
+from stickerreg.services.linked import cards, devices
 from stickerreg.text import single_line
 from stickerreg.web.fields import CLEAN, at_most, category_choices, email_field, message_field
 
@@ -44,7 +54,9 @@ class LostModeForm(FlaskForm):
 
     lost_mode = BooleanField(_l("Lost mode: show this to anyone who scans the sticker"))
     reward_text = StringField(_l("Reward (optional)"), filters=CLEAN, validators=[Optional(), at_most(200)])
-    public_note = TextAreaField(_l("Note to the finder (optional)"), filters=CLEAN, validators=[Optional(), at_most(500)])
+    public_note = TextAreaField(
+        _l("Note to the finder (optional)"), filters=CLEAN, validators=[Optional(), at_most(500)]
+    )
     preview = SubmitField(_l("Preview"))
 
 
@@ -134,8 +146,12 @@ class ProfileForm(FlaskForm):
     def initial(cls, user) -> dict:
         """The form's starting values for this user, formatted for people."""
         return dict(
-            display_name=user.display_name, phone=accounts.display_phone(user.phone), street=user.street,
-            postal_code=accounts.display_postal_code(user.postal_code), city=user.city, locale=user.locale,
+            display_name=user.display_name,
+            phone=accounts.display_phone(user.phone),
+            street=user.street,
+            postal_code=accounts.display_postal_code(user.postal_code),
+            city=user.city,
+            locale=user.locale,
             notify_by_email=user.notify_by_email,
         )
 
@@ -159,3 +175,130 @@ class EmailChangeForm(FlaskForm):
     password = PasswordField(
         _l("Current password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)]
     )
+
+
+# --- linked services ---
+
+LINE = [*CLEAN, single_line]
+CARD_TYPE_LABELS = {
+    CardType.DEBIT: _l("Debit card"),
+    CardType.CREDIT: _l("Credit card"),
+    CardType.CHARGE: _l("Charge card"),
+    CardType.OTHER: _l("Other card"),
+}
+LOST_LABELS = {
+    LostItems.WALLET: _l("My wallet, with my cards"),
+    LostItems.PHONE: _l("My phone"),
+    LostItems.BOTH: _l("Both my wallet and my phone"),
+}
+
+
+def _no_card_number(form, field) -> None:
+    """A whole card number is refused, and forgotten: it is not shown back in the form."""
+    if cards.looks_like_card_number(field.data):
+        field.data, field.raw_data = "", [""]
+        raise StopValidation(
+            _l("Only the last four digits are needed: never type the whole card number. What you typed was not saved.")
+        )
+
+
+def _four_digits(form, field) -> None:
+    if not (len(field.data or "") == 4 and field.data.isascii() and field.data.isdigit()):
+        raise ValidationError(_l("Type the last four digits of the card, e.g. 1234."))
+
+
+def _without_spaces(value: str | None) -> str | None:
+    return "".join((value or "").split()) if value is not None else None
+
+
+class CardForm(FlaskForm):
+    """A payment card to block if the wallet is lost: never its number, only the last four."""
+
+    holder_name = StringField(
+        _l("Name on the card"),
+        filters=LINE,
+        validators=[_no_card_number, DataRequired(_l("Write the name on the card.")), at_most(100)],
+    )
+    issuer = SelectField(_l("Issued by"), validate_choice=True)
+    card_type = SelectField(
+        _l("Type of card"), choices=[SelectChoice(t.value, label) for t, label in CARD_TYPE_LABELS.items()]
+    )
+    last_four = StringField(
+        _l("Last four digits"),
+        filters=[*CLEAN, _without_spaces],
+        validators=[_no_card_number, DataRequired(_l("Type the last four digits of the card.")), _four_digits],
+    )
+
+    def __init__(self, *args, issuers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.issuer.choices = [SelectChoice(entry.key, entry.name) for entry in issuers]
+
+
+def _valid_imei(form, field) -> None:
+    if field.data and devices.normalize_imei(field.data) is None:
+        raise ValidationError(_l("That is not a valid IMEI: 15 digits, shown when you dial *#06#."))
+
+
+class MobileDeviceForm(FlaskForm):
+    """A phone to block if lost."""
+
+    owner_name = StringField(
+        _l("Whose phone is it?"),
+        filters=LINE,
+        validators=[DataRequired(_l("Write the name of the phone's owner.")), at_most(100)],
+    )
+    owner_personnummer = _line(_l("The owner's personnummer (optional)"), 20, _valid_personnummer)
+    phone = StringField(
+        _l("Phone number"),
+        filters=LINE,
+        validators=[DataRequired(_l("Write the phone's number.")), at_most(30), _valid_phone],
+    )
+    operator = SelectField(_l("Operator"), validate_choice=True)
+    imei = _line(_l("IMEI (optional)"), 30, _valid_imei)
+
+    def __init__(self, *args, operators=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.operator.choices = [SelectChoice(entry.key, entry.name) for entry in operators]
+
+
+class BlockingStartForm(FlaskForm):
+    """What was lost: the case lists every card and phone to block for it."""
+
+    lost = RadioField(
+        _l("What have you lost?"),
+        choices=[SelectChoice(item.value, label) for item, label in LOST_LABELS.items()],
+        validators=[DataRequired(_l("Choose what you have lost."))],
+    )
+    sticker = HiddenField()
+
+
+class ItemBlockedForm(FlaskForm):
+    """Tick an item off as blocked, or undo the tick."""
+
+    blocked = HiddenField(validators=[AnyOf(("yes", "no"))])
+
+
+class VerdictForm(FlaskForm):
+    """Was that credit inquiry the customer's own doing?"""
+
+    verdict = HiddenField(validators=[AnyOf([verdict.value for verdict in Verdict])])
+    ask_for_help = BooleanField(_l("Ask customer service to help me"))
+
+
+class FireContactForm(FlaskForm):
+    """Someone the alarm-receiving centre calls when the fire alarm goes off."""
+
+    name = StringField(
+        _l("Name"), filters=LINE, validators=[DataRequired(_l("Write the contact's name.")), at_most(100)]
+    )
+    phone = StringField(
+        _l("Phone number"),
+        filters=LINE,
+        validators=[DataRequired(_l("Write the contact's phone number.")), at_most(30), _valid_phone],
+    )
+    relation = _line(_l("Relation, e.g. neighbour (optional)"), 60)
+    note = _line(_l("Note for the alarm centre, e.g. has a key (optional)"), 200)
+
+
+class MoveForm(FlaskForm):
+    direction = HiddenField(validators=[AnyOf(("up", "down"))])
