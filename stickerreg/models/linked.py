@@ -9,12 +9,13 @@ refused); the services normalise and check it (phone numbers, IMEI, personnummer
 
 from __future__ import annotations
 
-from datetime import datetime
+import unicodedata
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
 import sqlalchemy as sa
-from pydantic import ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator
 from sqlmodel import Field, SQLModel
 
 from stickerreg.models.base import UTCDateTime, created_at_field
@@ -235,16 +236,38 @@ class IdProtectAlert(SQLModel, table=True):
     help_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+def _printable(value: str) -> str:
+    """No control characters (NUL breaks PostgreSQL text) and no lone surrogates (UTF-8 can't
+    hold them): what a partner's system sends must be storable as it is."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Printable = Annotated[str, AfterValidator(_printable)]
+EARLIEST_INQUIRY = datetime(2000, 1, 1, tzinfo=UTC)
+BUREAU_CLOCK_SLACK = timedelta(days=1)
+
+
 class IdProtectEventIn(SQLModel):
     """A credit inquiry as the bureau integration sends it (API or CSV): the allowlist."""
 
     model_config = _ALLOWLIST
 
-    id: str = Field(min_length=1, max_length=100)
-    bureau: str = Field(min_length=1, max_length=60)
-    requester: str = Field(min_length=1, max_length=120)
+    id: Printable = Field(min_length=1, max_length=100)
+    bureau: Printable = Field(min_length=1, max_length=60)
+    requester: Printable = Field(min_length=1, max_length=120)
     requested_at: datetime
     personnummer: str = Field(min_length=10, max_length=20)
+
+    @field_validator("requested_at")
+    @classmethod
+    def _in_the_past(cls, moment: datetime) -> datetime:
+        """An inquiry happened already (a day's slack for the bureau's clock); no zone means UTC."""
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if not EARLIEST_INQUIRY <= moment <= datetime.now(UTC) + BUREAU_CLOCK_SLACK:
+            raise ValueError("the inquiry's time must be after 2000 and not in the future")
+        return moment
 
 
 # --- fire protection ---

@@ -25,9 +25,17 @@ def create_key(session: Session, *, name: str, scope: ApiScope, created_by: User
     return key, plain
 
 
+def plain_key(presented: str | None) -> str:
+    """The key in an Authorization header's value: `Bearer <key>` (the scheme is case-insensitive,
+    RFC 9110) or the bare key."""
+    presented = (presented or "").strip()
+    scheme, _, credentials = presented.partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else presented
+
+
 def authenticate(session: Session, presented: str | None, *, now: datetime | None = None) -> ApiKey | None:
     """The live key `presented` is (the Authorization header's value), or None."""
-    plain = (presented or "").removeprefix("Bearer ").strip()
+    plain = plain_key(presented)
     if not plain.startswith(KEY_PREFIX) or len(plain) > 100:
         return None
     key = session.exec(select(ApiKey).where(ApiKey.key_hash == tokens.hash_token(plain))).first()

@@ -12,9 +12,10 @@ from stickerreg.models import Card, CardCreate, CardUpdate, DirectoryEntry, Dire
 from stickerreg.services import audit
 from stickerreg.services.linked import directory
 
-# 12 or more digits, spaces or hyphens between them: the shape of a card number (PANs are
-# 12 to 19 digits). Seen anywhere in what is typed, the whole entry is refused.
-_CARD_NUMBER = re.compile(r"(?:[0-9][ -]?){11,}[0-9]")
+# 12 or more digits (in any script), with up to three spaces, dots, slashes or hyphens
+# between them: the shape of a card number however it is grouped (PANs are 12 to 19
+# digits). Seen anywhere in what is typed, the whole entry is refused.
+_CARD_NUMBER = re.compile(r"(?:\d[\s./-]{0,3}){11,}\d")
 
 
 class CardError(ValueError):

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from stickerreg import tokens
 from stickerreg.models import (
     FIRE_CONTACTS_MAX,
+    ApiKey,
     FireContact,
     FireContactCreate,
     FireContactPublic,
@@ -72,12 +73,15 @@ def move(session: Session, contact: FireContact, *, up: bool, actor: User) -> No
                  detail={"position": contact.position})
 
 
-def for_customer(session: Session, customer_number: str) -> list[FireContactPublic] | None:
-    """The contacts of the customer with this number, in order; None for no such customer."""
+def for_customer(session: Session, customer_number: str, *, reader: ApiKey) -> list[FireContactPublic] | None:
+    """The contacts of the customer with this number, in order, for an alarm centre's key
+    `reader` (each read is audited); None for no such customer."""
     number = accounts.normalize_customer_number(customer_number)
     customer = session.exec(select(User).where(User.customer_number == number)).first() if number else None
     if customer is None:
         return None
+    audit.record(session, action="fire_contacts.read", target=customer, subject_id=customer.id, role="api",
+                 detail={"key": reader.public_id, "key_name": reader.name})
     return [FireContactPublic(position=c.position, name=c.name, phone=c.phone, relation=c.relation, note=c.note)
             for c in contacts_of(session, customer)]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import UTC
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +38,7 @@ def ingest(session: Session, event: IdProtectEventIn, *, key: bytes) -> tuple[Id
     customer = accounts.find_by_personnummer(session, number, key=key)
     alert = IdProtectAlert(
         public_id=tokens.new_public_id(), external_id=event.id, bureau=event.bureau, requester=event.requester,
-        requested_at=event.requested_at if event.requested_at.tzinfo else event.requested_at.replace(tzinfo=UTC),
+        requested_at=event.requested_at,
         personnummer_digest=accounts.personnummer_digest(number, key=key),
         personnummer_masked=accounts.mask_personnummer(number), user_id=customer.id if customer else None,
     )
@@ -74,7 +73,8 @@ def import_csv(session: Session, text: str, *, key: bytes) -> ImportResult:
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
         raise IdProtectError(f"the columns must be {','.join(CSV_COLUMNS)}")
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num  # the file's line, past blank lines and quoted line breaks
         try:
             alert, created = ingest(session, IdProtectEventIn.model_validate(row), key=key)
         except ValidationError as error:
