@@ -48,7 +48,20 @@ def _register_blueprints(app: Flask) -> None:
     is the one module that knows them all (nothing else imports a blueprint)."""
     import kiosk
     from stickerreg import cli
-    from stickerreg.web import account, admin, auth, bankid, errors, finder, health, pages, printshop, sessions
+    from stickerreg.web import (
+        account,
+        admin,
+        api,
+        auth,
+        bankid,
+        crm,
+        errors,
+        finder,
+        health,
+        pages,
+        printshop,
+        sessions,
+    )
 
     pages.init_app(app)
     sessions.init_app(app)
@@ -58,7 +71,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(bankid.bp)  # hidden (404) unless BANKID_URL is set
     app.register_blueprint(printshop.bp)  # 404 to everyone but print-shop staff and admins
     app.register_blueprint(admin.bp)  # 404 to everyone but admins
+    app.register_blueprint(crm.bp)  # 404 to everyone but customer service and admins
     app.register_blueprint(kiosk.bp)  # paired desk screens; they are kept inside /kiosk
     app.register_blueprint(health.bp)  # /healthz and /readyz for load balancers
+    app.register_blueprint(api.bp)  # /api/v1 for partners, bearer API keys only
     errors.init_app(app)
     cli.init_app(app)

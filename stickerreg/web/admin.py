@@ -1,4 +1,6 @@
-"""The admin area (/admin): lost-and-found desks and the pairing of their kiosk screens.
+"""The admin area (/admin): lost-and-found desks and the pairing of their kiosk screens, the
+directory of card issuers and mobile operators, partner API keys, and the ID-protection
+events no customer matched.
 
 Admins only; to everyone else, signed in or not, every URL here answers 404.
 """
@@ -9,14 +11,27 @@ from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from stickerreg.models import Desk, DeskCreate, DeskUpdate, Role
+from stickerreg import tokens
+from stickerreg.models import (
+    ApiScope,
+    Desk,
+    DeskCreate,
+    DeskUpdate,
+    DirectoryEntry,
+    DirectoryEntryUpdate,
+    DirectoryKind,
+    Role,
+)
 from stickerreg.printing import images
-from stickerreg.services import desks
+from stickerreg.services import api_keys, desks
 from stickerreg.services.desks import DeskError
-from stickerreg.web.fields import CLEAN, ConfirmForm
+from stickerreg.services.linked import directory, idprotect
+from stickerreg.services.linked.directory import DirectoryError
+from stickerreg.web.fields import CLEAN, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, public_url, render
 from stickerreg.web.sessions import staff_area
 
@@ -29,6 +44,15 @@ DEVICE_STATES = {
     "waiting": _l("Waiting for its pairing link"),
     "expired": _l("Pairing link expired"),
     "revoked": _l("Revoked"),
+}
+
+DIRECTORY_KINDS = {
+    DirectoryKind.CARD_ISSUER: _l("Card issuers"),
+    DirectoryKind.MOBILE_OPERATOR: _l("Mobile operators"),
+}
+SCOPE_LABELS = {
+    ApiScope.IDPROTECT: _l("ID protection: a credit bureau reports credit inquiries"),
+    ApiScope.FIRE: _l("Fire alarm: an alarm-receiving centre reads customers' contacts"),
 }
 
 
@@ -62,9 +86,36 @@ class DeviceNameForm(FlaskForm):
     name = _text(_l("Screen name"), 60, _l("Name the screen, e.g. Counter 1."))
 
 
+class DirectoryEntryForm(FlaskForm):
+    """An issuer's or operator's name, the line that blocks a card or SIM, and its web page."""
+
+    name = _text(_l("Name"), 80, _l("Write the name customers know it by."))
+    blocking_phone = StringField(_l("Blocking line (empty when unknown)"), filters=CLEAN,
+                                 validators=[Optional(), at_most(20)])
+    web = StringField(_l("Web page (empty when unknown)"), filters=CLEAN, validators=[Optional(), at_most(200)])
+
+    def changes(self) -> DirectoryEntryUpdate:
+        return DirectoryEntryUpdate(name=self.name.data, blocking_phone=self.blocking_phone.data or None,
+                                    web=self.web.data or None)
+
+
+class ReloadForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, overwrite the entries the data file lists with its values"),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+class ApiKeyForm(FlaskForm):
+    """A new partner key: who it is for, and the one thing it may do."""
+
+    name = _text(_l("Name (who uses the key)"), 80, _l("Name the partner, e.g. the credit bureau."))
+    scope = SelectField(_l("What the key may do"), validate_choice=True,
+                        choices=[SelectChoice(scope.value, label) for scope, label in SCOPE_LABELS.items()])
+
+
 @bp.context_processor
 def admin_helpers() -> dict:
-    return {"device_state": lambda device: str(DEVICE_STATES[desks.device_state(device)])}
+    return {"device_state": lambda device: str(DEVICE_STATES[desks.device_state(device)]),
+            "scope_label": lambda scope: str(SCOPE_LABELS.get(scope, scope))}
 
 
 @bp.get("/")
@@ -162,3 +213,102 @@ def revoke_device(desk_id: str, device_id: str):
     g.db.commit()
     flash(_("%(name)s is unpaired. It shows the not-paired page from its next click on.", name=device.name), "info")
     return redirect(url_for(".desk", desk_id=desk_id), 303)
+
+
+# --- the directory of card issuers and mobile operators ---------------------------------
+
+
+@bp.get("/directory")
+def directory_list():
+    """Every card issuer and mobile operator with its blocking line, and the reload button."""
+    return _directory_page(ReloadForm(formdata=None))
+
+
+def _directory_page(reload_form: ReloadForm):
+    lists = [(kind, label, directory.entries(g.db, kind)) for kind, label in DIRECTORY_KINDS.items()]
+    return render("admin/directory.html", lists=lists, reload_form=reload_form)
+
+
+@bp.post("/directory/reload")
+def reload_directory():
+    """Load the shipped data file again: its entries are added or overwritten, others kept."""
+    form = ReloadForm()
+    if not form.validate_on_submit():
+        return _directory_page(form), 422
+    result = directory.load_file(g.db)
+    g.db.commit()
+    flash(_("The directory was reloaded from the data file: %(added)d added, %(updated)d updated.",
+            added=result.added, updated=result.updated), "info")
+    return redirect(url_for(".directory_list"), 303)
+
+
+@bp.route("/directory/<kind>/<key>", methods=["GET", "POST"])
+def directory_entry(kind: str, key: str):
+    """One issuer or operator: correct its name, blocking line or web page."""
+    entry = _entry_or_404(kind, key)
+    form = DirectoryEntryForm(obj=entry)
+    if request.method == "POST" and form.validate_on_submit() and _save_entry(form, entry):
+        g.db.commit()
+        flash(_("%(name)s was saved.", name=entry.name), "info")
+        return redirect(url_for(".directory_list"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render("admin/directory_entry.html", entry=entry, kind_label=DIRECTORY_KINDS[DirectoryKind(kind)],
+                  form=form), status
+
+
+def _entry_or_404(kind: str, key: str) -> DirectoryEntry:
+    # Hostile text never reaches a query (PostgreSQL refuses a NUL byte outright).
+    if kind not in {known.value for known in DirectoryKind} or not tokens.is_public_id(key):
+        abort(404)
+    return directory.find(g.db, DirectoryKind(kind), key) or abort(404)
+
+
+def _save_entry(form: DirectoryEntryForm, entry: DirectoryEntry) -> bool:
+    """Apply the form; a number or address the directory refuses becomes a form error."""
+    try:
+        directory.update_entry(g.db, entry, form.changes())
+    except DirectoryError as error:  # raised before the entry is changed
+        if str(error) == "invalid_phone":
+            form.blocking_phone.errors.append(_("That is not a phone number we can call. Write it as 020-41 12 12 "
+                                                "or +46 20 41 12 12."))
+        else:
+            form.web.errors.append(_("Use an address that starts with https://."))
+        return False
+    return True
+
+
+# --- partner API keys -------------------------------------------------------------------
+
+
+@bp.route("/api-keys", methods=["GET", "POST"])
+def api_key_list():
+    """Every partner key, and a form to make one; a new key is shown once, on its own page."""
+    form = ApiKeyForm()
+    if request.method == "POST" and form.validate_on_submit():
+        key, plain = api_keys.create_key(g.db, name=form.name.data, scope=ApiScope(form.scope.data),
+                                         created_by=g.user)
+        g.db.commit()
+        return render("admin/api_key_created.html", key=key, plain=plain)
+    status = 422 if request.method == "POST" else 200
+    return render("admin/api_keys.html", keys=api_keys.keys(g.db), form=form), status
+
+
+@bp.post("/api-keys/<key_id>/revoke")
+def revoke_api_key(key_id: str):
+    """The key stops working at once: the partner gets 401 from its next call."""
+    key = api_keys.find_key(g.db, key_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        return render("admin/api_keys.html", keys=api_keys.keys(g.db), form=ApiKeyForm(formdata=None)), 422
+    api_keys.revoke(g.db, key)
+    g.db.commit()
+    flash(_("The key “%(name)s” is revoked.", name=key.name), "info")
+    return redirect(url_for(".api_key_list"), 303)
+
+
+# --- ID protection ----------------------------------------------------------------------
+
+
+@bp.get("/idprotect")
+def idprotect_unmatched():
+    """Credit inquiries reported for a personnummer no customer has proved (masked only)."""
+    return render("admin/idprotect.html", alerts=idprotect.unmatched(g.db))

@@ -3,14 +3,17 @@ from the web and from the CLI."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from helpers import PASSWORD, browser, csrf_token, visible
 from sqlmodel import select
 
-from stickerreg.models import Desk, DeskCreate, KioskDevice, Role
-from stickerreg.services import desks
+from stickerreg.models import Desk, DeskCreate, DirectoryKind, IdProtectEventIn, KioskDevice, Role
+from stickerreg.services import accounts, api_keys, desks
+from stickerreg.services.linked import directory, idprotect
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def admin_urls(app):
                 yield method, url
 
 
-@pytest.mark.parametrize("role", [None, Role.CUSTOMER, Role.PRINTSHOP])
+@pytest.mark.parametrize("role", [None, Role.CUSTOMER, Role.PRINTSHOP, Role.CUSTOMER_SERVICE])
 def test_the_admin_area_is_a_plain_404_to_everyone_but_admins(app, user_factory, role):
     client = browser(app, email=user_factory(password=PASSWORD, role=role).email) if role else browser(app)
     token = csrf_token(client, "/auth/login" if role is None else "/account/")
@@ -141,3 +144,127 @@ def test_the_cli_manages_desks_and_screens(app, session):
     assert cli.invoke(args=["desk", "add", "--name", "Other", "--address", "x", "--hours", "y",
                             "--staff-pin", "1357"]).exit_code == 0
     assert cli.invoke(args=["kiosk", "revoke", "--desk", "Centralen", "--device", "nope"]).exit_code == 2
+
+
+# --- the directory of card issuers and mobile operators ---
+
+BANK = {"key": "bank", "name": "Bank", "blocking_phone": "+4684111011", "web": "https://bank.example"}
+OPERATOR = {"key": "mobil", "name": "Mobil", "blocking_phone": None, "web": None}
+
+
+def test_the_directory_lists_issuers_and_operators_with_their_blocking_lines(session, admin_client):
+    directory.load(session, {"card_issuers": [BANK], "mobile_operators": [OPERATOR]})
+    session.commit()
+    text = visible(admin_client.get("/admin/directory"))
+    assert "Card issuers" in text and "Mobile operators" in text
+    assert "Bank 08-411 10 11 https://bank.example" in text
+    assert "Mobil unknown – contact the issuer" in text
+    page = admin_client.get("/admin/directory").get_data(as_text=True)
+    assert 'href="/admin/directory/card_issuer/bank"' in page and 'href="/admin/directory/mobile_operator/mobil"' in page
+
+
+def test_an_admin_corrects_a_directory_entry_and_is_told_what_is_wrong(session, admin_client):
+    directory.load(session, {"card_issuers": [BANK]})
+    session.commit()
+    url = "/admin/directory/card_issuer/bank"
+    form = {"name": "Banken", "blocking_phone": "020-41 12 12", "web": "https://bank.example/block"}
+
+    wrong_phone = admin_client.post(url, data={**form, "blocking_phone": "12", "csrf_token": csrf_token(admin_client, url)})
+    assert wrong_phone.status_code == 422 and "That is not a phone number we can call." in visible(wrong_phone)
+    plain_http = admin_client.post(url, data={**form, "web": "http://bank.example",
+                                              "csrf_token": csrf_token(admin_client, url)})
+    assert plain_http.status_code == 422 and "Use an address that starts with https://." in visible(plain_http)
+    no_name = admin_client.post(url, data={**form, "name": " ", "csrf_token": csrf_token(admin_client, url)})
+    assert no_name.status_code == 422 and "Write the name customers know it by." in visible(no_name)
+    session.expire_all()
+    assert directory.find(session, DirectoryKind.CARD_ISSUER, "bank").name == "Bank"
+
+    saved = admin_client.post(url, data={**form, "csrf_token": csrf_token(admin_client, url)})
+    assert saved.status_code == 303 and saved.headers["Location"] == "/admin/directory"
+    assert "Banken was saved." in visible(admin_client.get("/admin/directory"))
+    session.expire_all()
+    entry = directory.find(session, DirectoryKind.CARD_ISSUER, "bank")
+    assert (entry.name, entry.blocking_phone, entry.web) == ("Banken", "+4620411212", "https://bank.example/block")
+
+    cleared = admin_client.post(url, data={"name": "Banken", "blocking_phone": "", "web": "",
+                                           "csrf_token": csrf_token(admin_client, url)})
+    assert cleared.status_code == 303
+    session.expire_all()
+    entry = directory.find(session, DirectoryKind.CARD_ISSUER, "bank")
+    assert (entry.blocking_phone, entry.web) == (None, None)
+
+
+def test_unknown_directory_kinds_and_keys_are_404(session, admin_client):
+    directory.load(session, {"card_issuers": [BANK]})
+    session.commit()
+    for url in ("/admin/directory/bank_issuer/bank", "/admin/directory/mobile_operator/bank",
+                "/admin/directory/card_issuer/nope", "/admin/directory/card_issuer/b%00nk"):
+        assert admin_client.get(url).status_code == 404, url
+
+
+def test_an_admin_reloads_the_directory_from_the_shipped_data_file(session, admin_client):
+    shipped = json.loads(directory.DATA_FILE.read_text(encoding="utf-8"))
+    total = len(shipped["card_issuers"]) + len(shipped["mobile_operators"])
+    unconfirmed = admin_client.post("/admin/directory/reload",
+                                    data={"csrf_token": csrf_token(admin_client, "/admin/directory")})
+    assert unconfirmed.status_code == 422 and "Tick the box to confirm." in visible(unconfirmed)
+    assert directory.entries(session, DirectoryKind.CARD_ISSUER) == []
+
+    reloaded = admin_client.post("/admin/directory/reload", data={
+        "confirm": "y", "csrf_token": csrf_token(admin_client, "/admin/directory")})
+    assert reloaded.status_code == 303
+    assert f"{total} added, 0 updated" in visible(admin_client.get("/admin/directory"))
+    admin_client.post("/admin/directory/reload", data={
+        "confirm": "y", "csrf_token": csrf_token(admin_client, "/admin/directory")})
+    assert f"0 added, {total} updated" in visible(admin_client.get("/admin/directory"))
+
+
+# --- partner API keys ---
+
+
+def test_a_new_api_key_is_shown_once_and_works_until_revoked(session, admin_client):
+    created = admin_client.post("/admin/api-keys", data={
+        "name": "Kreditbyrån", "scope": "idprotect", "csrf_token": csrf_token(admin_client, "/admin/api-keys")})
+    assert created.status_code == 200 and "no-store" in created.headers["Cache-Control"]
+    plain = re.search(r"sr_[A-Za-z0-9_-]+", visible(created)).group(0)
+    assert "It is shown only this once" in visible(created)
+    key = api_keys.authenticate(session, "Bearer " + plain)
+    assert key is not None and (key.name, key.scope) == ("Kreditbyrån", "idprotect")
+    assert key.created_by_id == accounts.find_by_email(session, "admin@example.se").id
+    session.commit()
+
+    listing = visible(admin_client.get("/admin/api-keys"))
+    assert plain not in listing and key.prefix in listing and "Kreditbyrån" in listing
+    assert "ID protection: a credit bureau reports credit inquiries" in listing
+
+    revoked = admin_client.post(f"/admin/api-keys/{key.public_id}/revoke",
+                                data={"csrf_token": csrf_token(admin_client, "/admin/api-keys")})
+    assert revoked.status_code == 303 and "The key “Kreditbyrån” is revoked." in visible(
+        admin_client.get("/admin/api-keys"))
+    session.expire_all()
+    assert api_keys.authenticate(session, "Bearer " + plain) is None
+
+
+def test_api_key_forms_explain_their_errors(admin_client):
+    token = csrf_token(admin_client, "/admin/api-keys")
+    refused = admin_client.post("/admin/api-keys", data={"name": "", "scope": "everything", "csrf_token": token})
+    assert refused.status_code == 422
+    assert "Name the partner, e.g. the credit bureau." in visible(refused) and "sr_" not in visible(refused)
+    assert admin_client.post("/admin/api-keys/nope/revoke", data={"csrf_token": token}).status_code == 404
+
+
+# --- ID-protection events no customer matched ---
+
+
+def test_unmatched_idprotect_events_show_only_the_masked_personnummer(session, admin_client, user_factory):
+    user_factory(email="someone@example.se")  # a customer, but not this person
+    idprotect.ingest(session, IdProtectEventIn(id="uc-1", bureau="UC", requester="Lånebolaget AB",
+                                               requested_at=datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+                                               personnummer="19121212-1212"), key=b"test-key")
+    session.commit()
+    page = admin_client.get("/admin/idprotect")
+    text = visible(page)
+    assert page.status_code == 200 and "no-store" in page.headers["Cache-Control"]
+    assert "UC Lånebolaget AB 1 Mar 2026 10:30 19121212-****" in text
+    body = page.get_data(as_text=True)
+    assert "191212121212" not in body and "19121212-1212" not in body and "121212-1212" not in body

@@ -1,0 +1,158 @@
+"""The customer-service area (/crm): blocking cases where the customer asked for help.
+
+Customer service and admins only; to everyone else, signed in or not, every URL here
+answers 404. Every step is recorded on the case and the customer is emailed about it
+(see services.linked.blocking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, g, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from stickerreg.models import BlockingCase, BlockingEvent, BlockingItem, BlockingStatus, LostItems, Role, User
+from stickerreg.services import accounts
+from stickerreg.services.linked import blocking
+from stickerreg.services.linked.blocking import BlockingError
+from stickerreg.web.fields import ConfirmForm
+from stickerreg.web.pages import private_page, render
+from stickerreg.web.sessions import staff_area
+
+bp = Blueprint("crm", __name__, url_prefix="/crm")
+staff_area(bp, Role.CUSTOMER_SERVICE, Role.ADMIN)
+bp.after_request(private_page)
+
+LOST_LABELS = {
+    LostItems.WALLET: _l("Wallet"),
+    LostItems.PHONE: _l("Phone"),
+    LostItems.BOTH: _l("Wallet and phone"),
+}
+STATUS_LABELS = {
+    BlockingStatus.OPEN: _l("Waiting for customer service"),
+    BlockingStatus.IN_PROGRESS: _l("In progress"),
+    BlockingStatus.DONE: _l("Closed"),
+}
+
+
+def step_label(event: BlockingEvent) -> str:
+    """What a step of a case means, told to staff (the customer's emails say "you"); the page
+    names who took it beside it."""
+    steps = {
+        "opened": _("Case opened"),
+        "help_requested": _("Asked customer service for help"),
+        "in_progress": _("Case taken"),
+        "item_blocked": _("Marked blocked: %(item)s", item=event.item_label or ""),
+        "item_unblocked": _("No longer marked blocked: %(item)s", item=event.item_label or ""),
+        "done": _("Case closed"),
+    }
+    return steps.get(event.action, event.action)
+
+
+def blocked_by_label(item: BlockingItem) -> str:
+    """Who ticked the item off."""
+    if item.blocked_by == blocking.CUSTOMER:
+        return _("Blocked by the customer")
+    return _("Blocked by customer service")
+
+
+@bp.context_processor
+def crm_helpers() -> dict:
+    return {
+        "lost_label": lambda lost: str(LOST_LABELS.get(lost, lost)),
+        "case_status_label": lambda status: str(STATUS_LABELS.get(status, status)),
+        "step_label": step_label,
+        "blocked_by_label": blocked_by_label,
+        "customer_number": accounts.display_customer_number,
+    }
+
+
+@bp.get("/")
+def index():
+    """The customer-service start page."""
+    return redirect(url_for(".case_list"))
+
+
+@bp.get("/blocking-cases")
+def case_list():
+    """Cases to work: help asked for or already taken, not closed; the longest waiting first."""
+    cases = blocking.waiting_for_service(g.db)
+    return render("crm/cases.html", cases=[(case, g.db.get(User, case.owner_id)) for case in cases])
+
+
+@bp.get("/blocking-cases/<case_id>")
+def case(case_id: str):
+    """One case: the customer, what to block and where, the history, and the next steps."""
+    return _case_page(_case_or_404(case_id))
+
+
+@bp.post("/blocking-cases/<case_id>/take")
+def take(case_id: str):
+    """Customer service starts working the case; the customer is told."""
+    found = _case_or_404(case_id)
+    if found.status == BlockingStatus.IN_PROGRESS:
+        flash(_("This case is already taken."), "info")
+        return redirect(url_for(".case", case_id=found.public_id), 303)
+    return _step(found, lambda: blocking.take(g.db, found, actor=g.user),
+                 _("You took the case. The customer is emailed that customer service is blocking for them."))
+
+
+@bp.post("/blocking-cases/<case_id>/items/<item_id>/block")
+def block_item(case_id: str, item_id: str):
+    """Tick an item off as blocked (customer service called the line)."""
+    return _mark(case_id, item_id, blocked=True)
+
+
+@bp.post("/blocking-cases/<case_id>/items/<item_id>/unblock")
+def unblock_item(case_id: str, item_id: str):
+    """Undo a tick made by mistake."""
+    return _mark(case_id, item_id, blocked=False)
+
+
+@bp.post("/blocking-cases/<case_id>/close")
+def close(case_id: str):
+    """The case is done; the customer is told."""
+    found = _case_or_404(case_id)
+    return _step(found, lambda: blocking.finish(g.db, found, actor=g.user, role=blocking.CUSTOMER_SERVICE),
+                 _("The case is closed. The customer is emailed."))
+
+
+def _mark(case_id: str, item_id: str, *, blocked: bool):
+    found = _case_or_404(case_id)
+    item = blocking.item_of(g.db, found, item_id) or abort(404)
+
+    def mark() -> None:
+        blocking.mark_blocked(g.db, found, item, blocked=blocked, actor=g.user, role=blocking.CUSTOMER_SERVICE)
+
+    if blocked:
+        return _step(found, mark, _("%(item)s is marked blocked.", item=item.label))
+    return _step(found, mark, _("%(item)s is no longer marked blocked.", item=item.label))
+
+
+def _step(found: BlockingCase, action: Callable[[], None], notice: str):
+    """Take one step of the case (a confirmed POST): commit, tell, and show the case again.
+    A case closed meanwhile (by the customer, or a colleague) is a 409 with the case."""
+    if not ConfirmForm().validate_on_submit():
+        return _case_page(found), 422
+    try:
+        action()
+    except BlockingError:  # raised before anything changed
+        return _case_page(found, problem=_("This case is closed, so it can't be changed any more.")), 409
+    g.db.commit()
+    flash(notice, "info")
+    return redirect(url_for(".case", case_id=found.public_id), 303)
+
+
+def _case_or_404(case_id: str) -> BlockingCase:
+    return blocking.find_case(g.db, case_id) or abort(404)
+
+
+def _case_page(found: BlockingCase, *, problem: str | None = None):
+    events = blocking.events_of(g.db, found)
+    actors = {event.actor_id: g.db.get(User, event.actor_id) for event in events if event.actor_id}
+    items = blocking.items_of(g.db, found)
+    return render("crm/case.html", case=found, customer=g.db.get(User, found.owner_id), items=items,
+                  events=events, actors=actors, problem=problem, is_closed=found.status == BlockingStatus.DONE,
+                  unblocked=sum(1 for item in items if item.blocked_at is None))
