@@ -19,8 +19,24 @@ from werkzeug.serving import run_simple
 from stickerreg import codes, db
 from stickerreg.emails import composer
 from stickerreg.mail import transport_from_config
-from stickerreg.models import BatchStatus, DeskCreate, JobStatus, Role, Sticker, StickerUpdate, User
-from stickerreg.services import accounts, claims, desks, handed_in, outbox, stickers
+from stickerreg.models import (
+    ApiScope,
+    BatchStatus,
+    CardCreate,
+    CardType,
+    DeskCreate,
+    FireContactCreate,
+    IdProtectEventIn,
+    JobStatus,
+    MobileDeviceCreate,
+    Role,
+    Sticker,
+    StickerUpdate,
+    User,
+    utcnow,
+)
+from stickerreg.services import accounts, api_keys, claims, desks, handed_in, outbox, stickers
+from stickerreg.services.linked import cards, devices, directory, fire, idprotect
 from stickerreg.services.printshop import PrintshopError, UnknownLayout, batches, exports, misprints
 from stickerreg.web.pages import public_url
 
@@ -37,6 +53,12 @@ DEMO_ADMIN_EMAIL = "admin@stickerreg.se"
 DEMO_DESK = {"name": "Hittegods Centralstationen", "address": "Centralplan 15, 111 20 Stockholm",
              "opening_hours": "Mån–fre 08–20, lör–sön 10–16"}
 DEMO_STAFF_PIN = "2468"
+DEMO_SERVICE_EMAIL = "kundservice@stickerreg.se"
+DEMO_PERSONNUMMER = "198112189876"  # a valid test number; BankID-proved for the demo owner
+DEMO_FIRE_CONTACTS = [
+    {"name": "Grannen Greta", "phone": "070-123 45 67", "relation": "Granne", "note": "Har nyckel till dörren"},
+    {"name": "Syster Sara", "phone": "073-987 65 43", "relation": "Syster", "note": None},
+]
 
 
 def _engine():
@@ -69,6 +91,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
         if not owned:
             owned = _demo_set(session, owner)
         desk = _demo_desk(session)
+        api_keys_made = _demo_linked_services(session, owner)
         unclaimed = stickers.mint_set(session, size=DEMO_UNCLAIMED_SIZE)
         session.commit()
         result = {
@@ -82,6 +105,9 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
             "admin_email": DEMO_ADMIN_EMAIL,
             "desk": desk.name,
             "staff_pin": DEMO_STAFF_PIN,
+            "customer_service_email": DEMO_SERVICE_EMAIL,
+            "customer_number": owner.customer_number,
+            "api_keys": api_keys_made,
         }
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -96,6 +122,10 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
         click.echo(f"  {codes.display(code)}")
     click.echo(f"admin: {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (pairs kiosks at {base}/admin/desks)")
     click.echo(f"kiosk desk: {result['desk']}, staff PIN {DEMO_STAFF_PIN} (or pair from the shell: make kiosk-pair)")
+    click.echo(f"customer service: {DEMO_SERVICE_EMAIL} / {DEMO_PASSWORD} (blocking cases at {base}/crm/)")
+    click.echo(f"demo owner's customer number: {accounts.display_customer_number(result['customer_number'])}")
+    for scope, key in result["api_keys"].items():
+        click.echo(f"API key ({scope}), shown once: {key}")
 
 
 def _demo_desk(session):
@@ -108,6 +138,33 @@ def _demo_desk(session):
         desk = desks.create_desk(session, DeskCreate(**DEMO_DESK))
         desks.set_staff_pin(session, desk, DEMO_STAFF_PIN)
     return desk
+
+
+def _demo_linked_services(session, owner: User) -> dict[str, str]:
+    """The demo owner's linked services, filled in once: the directory, a card, a phone, two
+    alarm contacts, a matched and an unmatched credit inquiry; a customer-service user; and
+    an API key per scope, returned in plain text (the only time it exists)."""
+    directory.load_file(session)
+    if accounts.find_by_email(session, DEMO_SERVICE_EMAIL) is None:
+        accounts.create_user(session, email=DEMO_SERVICE_EMAIL, password=DEMO_PASSWORD, verified=True,
+                             role=Role.CUSTOMER_SERVICE, display_name="Kim Kundservice")
+    if cards.cards_of(session, owner):
+        return {}
+    key = current_app.config["SECRET_KEY"].encode()
+    accounts.link_personnummer(session, owner, DEMO_PERSONNUMMER, key=key, verified=True)
+    cards.add_card(session, owner, CardCreate(holder_name="Demo Demosson", issuer="handelsbanken",
+                                              card_type=CardType.DEBIT, last_four="4242"), actor=owner)
+    devices.add_device(session, owner, MobileDeviceCreate(owner_name="Demo Demosson", phone="070-111 22 33",
+                                                          operator="telia", imei="490154203237518"),
+                       key=key, actor=owner)
+    for contact in DEMO_FIRE_CONTACTS:
+        fire.add_contact(session, owner, FireContactCreate(**contact), actor=owner)
+    for event_id, number, requester in (("demo-1", DEMO_PERSONNUMMER, "Demo Bank AB"),
+                                        ("demo-2", "199001012385", "Mobilaffären i Sverige AB")):
+        idprotect.ingest(session, IdProtectEventIn(id=event_id, bureau="UC", requester=requester,
+                                                   requested_at=utcnow(), personnummer=number), key=key)
+    return {scope.value: api_keys.create_key(session, name=f"Demo {scope.value}", scope=scope)[1]
+            for scope in ApiScope}
 
 
 def _demo_set(session, owner: User) -> list[Sticker]:
@@ -415,7 +472,87 @@ def kiosk_revoke(desk_name: str, device_id: str) -> None:
         click.echo(f"{device.public_id} revoked")
 
 
+directory_group = AppGroup("directory", help="Card issuers and mobile operators with their blocking lines.")
+
+
+@directory_group.command("load")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A directory file (default: stickerreg/data/directory.json).")
+def directory_load(path: Path | None) -> None:
+    """Add or update the directory from its data file."""
+    with db.session_scope(_engine()) as session:
+        try:
+            loaded = directory.load_file(session, path or directory.DATA_FILE)
+        except (ValueError, KeyError) as error:
+            raise click.ClickException(f"the directory file is not valid: {error}") from None
+        session.commit()
+    click.echo(f"{loaded.added} added, {loaded.updated} updated")
+
+
+apikey_group = AppGroup("apikey", help="API keys for partners (credit bureaus, alarm-receiving centres).")
+
+
+@apikey_group.command("create")
+@click.option("--scope", required=True, type=click.Choice([scope.value for scope in ApiScope]))
+@click.option("--name", required=True, help="Who the key is for, e.g. 'UC'.")
+def apikey_create(scope: str, name: str) -> None:
+    """Make a key; its plain text is printed once, on the last line."""
+    with db.session_scope(_engine()) as session:
+        key, plain = api_keys.create_key(session, name=name, scope=ApiScope(scope))
+        session.commit()
+        click.echo(f"created {scope} key {key.public_id} for {key.name}; it is shown only now:", err=True)
+    click.echo(plain)
+
+
+@apikey_group.command("list")
+def apikey_list() -> None:
+    """Every key: id, scope, prefix, name, last used, revoked."""
+    with db.session_scope(_engine()) as session:
+        for key in api_keys.keys(session):
+            used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "-"
+            state = "revoked" if key.revoked_at else "live"
+            click.echo(f"{key.public_id}  {key.scope:<10} {key.prefix}…  {state:<7} {used:<16} {key.name}")
+
+
+@apikey_group.command("revoke")
+# An option, not an argument: a random id may start with "-".
+@click.option("--key", "key_id", required=True, help="The key's id (see `flask apikey list`).")
+def apikey_revoke(key_id: str) -> None:
+    """The key stops working at once."""
+    with db.session_scope(_engine()) as session:
+        key = api_keys.find_key(session, key_id)
+        if key is None:
+            raise click.BadParameter(f"no key {key_id!r}", param_hint="--key")
+        api_keys.revoke(session, key)
+        session.commit()
+    click.echo(f"{key_id} revoked")
+
+
+idprotect_group = AppGroup("idprotect", help="Credit-inquiry alerts from credit bureaus.")
+
+
+@idprotect_group.command("import")
+@click.argument("csv_file", type=click.File(encoding="utf-8-sig"))
+def idprotect_import(csv_file) -> None:
+    """Import a bureau's CSV (id,bureau,requester,requested_at,personnummer); bad rows are
+    listed by line and skipped, rows seen before are not stored twice."""
+    try:
+        text = csv_file.read()
+    except UnicodeDecodeError:
+        raise click.ClickException("the file is not UTF-8 text") from None
+    with db.session_scope(_engine()) as session:
+        try:
+            result = idprotect.import_csv(session, text, key=current_app.config["SECRET_KEY"].encode())
+        except idprotect.IdProtectError as error:
+            raise click.ClickException(str(error)) from None
+        session.commit()
+    for problem in result.refused:
+        click.echo(f"skipped {problem}", err=True)
+    click.echo(f"{result.added} added, {result.repeated} seen before, {len(result.refused)} skipped")
+
+
 def init_app(app: Flask) -> None:
     """Add the commands to `flask --app stickerreg`."""
-    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, desk_group, kiosk_group):
+    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, desk_group, kiosk_group,
+                    directory_group, apikey_group, idprotect_group):
         app.cli.add_command(command)
