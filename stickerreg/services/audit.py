@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, SQLModel
 
-from stickerreg.models import AuditEntry, User
+from stickerreg.models import AuditEntry, User, utcnow
 
 
 def record(session: Session, *, action: str, target: SQLModel, subject_id: int | None, actor: User | None = None,
@@ -24,6 +24,20 @@ def record(session: Session, *, action: str, target: SQLModel, subject_id: int |
     )
     session.add(entry)
     return entry
+
+
+def apply_changes(session: Session, target: SQLModel, columns: dict, *, action: str, subject_id: int,
+                  actor: User) -> None:
+    """Set `columns` on `target` and record `action` naming the fields that changed (never their
+    values). The column names must come from an allowlist model, never from raw input."""
+    before = {name: getattr(target, name) for name in columns}
+    for name, value in columns.items():
+        setattr(target, name, value)
+    if hasattr(target, "updated_at"):
+        target.updated_at = utcnow()
+    session.add(target)
+    record(session, action=action, target=target, subject_id=subject_id, actor=actor,
+           detail={"fields": changed_fields(before, columns)})
 
 
 def changed_fields(before: dict, after: dict) -> list[str]:

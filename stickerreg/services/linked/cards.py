@@ -8,7 +8,7 @@ import re
 from sqlmodel import Session, select
 
 from stickerreg import tokens
-from stickerreg.models import Card, CardCreate, CardUpdate, DirectoryEntry, DirectoryKind, User, utcnow
+from stickerreg.models import Card, CardCreate, CardUpdate, DirectoryEntry, DirectoryKind, User
 from stickerreg.services import audit
 from stickerreg.services.linked import directory
 
@@ -47,14 +47,8 @@ def add_card(session: Session, owner: User, details: CardCreate, *, actor: User)
 
 def update_card(session: Session, card: Card, changes: CardUpdate, *, actor: User) -> Card:
     """Change a card's details."""
-    columns = _columns(session, changes)
-    before = {name: getattr(card, name) for name in columns}
-    for name, value in columns.items():
-        setattr(card, name, value)  # names come from the CardUpdate allowlist only
-    card.updated_at = utcnow()
-    session.add(card)
-    audit.record(session, action="card.updated", target=card, subject_id=card.owner_id, actor=actor,
-                 detail={"fields": audit.changed_fields(before, columns)})
+    audit.apply_changes(session, card, _columns(session, changes), action="card.updated", subject_id=card.owner_id,
+                        actor=actor)
     return card
 
 

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from stdnum import imei as imei_numbers
 
 from stickerreg import tokens
-from stickerreg.models import DirectoryEntry, DirectoryKind, MobileDevice, MobileDeviceCreate, User, utcnow
+from stickerreg.models import DirectoryEntry, DirectoryKind, MobileDevice, MobileDeviceCreate, User
 from stickerreg.services import accounts, audit
 from stickerreg.services.linked import directory
 
@@ -58,13 +58,7 @@ def update_device(session: Session, device: MobileDevice, changes: MobileDeviceC
     columns = _columns(session, changes, key)
     if changes.owner_personnummer is None:
         columns.pop("owner_personnummer_digest"), columns.pop("owner_personnummer_masked")
-    before = {name: getattr(device, name) for name in columns}
-    for name, value in columns.items():
-        setattr(device, name, value)  # names come from the MobileDeviceCreate allowlist only
-    device.updated_at = utcnow()
-    session.add(device)
-    audit.record(session, action="device.updated", target=device, subject_id=device.owner_id, actor=actor,
-                 detail={"fields": audit.changed_fields(before, columns)})
+    audit.apply_changes(session, device, columns, action="device.updated", subject_id=device.owner_id, actor=actor)
     return device
 
 

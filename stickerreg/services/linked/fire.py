@@ -42,13 +42,8 @@ def add_contact(session: Session, owner: User, details: FireContactCreate, *, ac
 
 
 def update_contact(session: Session, contact: FireContact, changes: FireContactUpdate, *, actor: User) -> None:
-    columns = _columns(changes)
-    before = {name: getattr(contact, name) for name in columns}
-    for name, value in columns.items():
-        setattr(contact, name, value)  # names come from the FireContactUpdate allowlist only
-    session.add(contact)
-    audit.record(session, action="fire_contact.updated", target=contact, subject_id=contact.owner_id,
-                 actor=actor, detail={"fields": audit.changed_fields(before, columns)})
+    audit.apply_changes(session, contact, _columns(changes), action="fire_contact.updated",
+                        subject_id=contact.owner_id, actor=actor)
 
 
 def delete_contact(session: Session, contact: FireContact, *, actor: User) -> None:
