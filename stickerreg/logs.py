@@ -1,8 +1,9 @@
-"""Keep capability tokens out of every log line.
+"""Keep capability tokens and personal query values out of every log line.
 
 Reset, verification and email-change links, a finder's conversation link and a kiosk's
-pairing link carry a token in their path: whoever reads a log line with one can use it.
-One place redacts them for every logger in the process (Werkzeug's and gunicorn's request
+pairing link carry a token in their path: whoever reads a log line with one can use it. The
+alarm centres' API takes a customer number in its query (`?customer=`), which names a person.
+One place redacts both for every logger in the process (Werkzeug's and gunicorn's request
 logs, the app's own, any library's): a log-record factory rewrites each record's message
 as it is created, before any handler, filter or formatter sees it.
 """
@@ -19,6 +20,9 @@ REDACTED = "[redacted]"
 # before any app exists.
 TOKEN_PATHS = ("/c/", "/kiosk/pair/", "/auth/verify/", "/auth/reset/", "/auth/email/")
 _SEGMENT = r"[^/?#\s\"']+"
+# Query parameters whose value is personal data: the value is redacted wherever it is logged.
+PRIVATE_QUERY = ("customer",)
+_private_query = re.compile(r"([?&](?:" + "|".join(PRIVATE_QUERY) + r")=)[^&#\s\"']*")
 
 
 def _pattern(prefixes: Iterable[str]) -> re.Pattern:
@@ -30,8 +34,8 @@ _token_path = _pattern(TOKEN_PATHS)
 
 
 def redact(text: str) -> str:
-    """`text` with every token path segment replaced by [redacted]."""
-    return _token_path.sub(r"\1" + REDACTED, text)
+    """`text` with every token path segment and private query value replaced by [redacted]."""
+    return _private_query.sub(r"\1" + REDACTED, _token_path.sub(r"\1" + REDACTED, text))
 
 
 def token_paths(rules: Iterable[str]) -> set[str]:

@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('verdict', sa.String(length=8), nullable=True),
     sa.Column('verdict_at', sa.DateTime(), nullable=True),
     sa.Column('help_requested_at', sa.DateTime(), nullable=True),
+    sa.Column('help_done_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('bureau', 'external_id')

@@ -234,6 +234,7 @@ class IdProtectAlert(SQLModel, table=True):
     verdict: str | None = Field(default=None, max_length=8)
     verdict_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     help_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    help_done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # customer service helped
 
 
 def _printable(value: str) -> str:

@@ -1,4 +1,5 @@
-"""The customer-service area (/crm): blocking cases where the customer asked for help.
+"""The customer-service area (/crm): blocking cases and credit inquiries where the customer
+asked for help.
 
 Customer service and admins only; to everyone else, signed in or not, every URL here
 answers 404. Every step is recorded on the case and the customer is emailed about it
@@ -15,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from stickerreg.models import BlockingCase, BlockingEvent, BlockingItem, BlockingStatus, LostItems, Role, User
 from stickerreg.services import accounts
-from stickerreg.services.linked import blocking
+from stickerreg.services.linked import blocking, idprotect
 from stickerreg.services.linked.blocking import BlockingError
 from stickerreg.web.fields import ConfirmForm
 from stickerreg.web.pages import private_page, render
@@ -117,6 +118,29 @@ def close(case_id: str):
     found = _case_or_404(case_id)
     return _step(found, lambda: blocking.finish(g.db, found, actor=g.user, role=blocking.CUSTOMER_SERVICE),
                  _("The case is closed. The customer is emailed."))
+
+
+@bp.get("/id-protection")
+def idprotect_help():
+    """Credit inquiries the customer said were not theirs and asked for help with."""
+    return _idprotect_page()
+
+
+@bp.post("/id-protection/<alert_id>/done")
+def idprotect_helped(alert_id: str):
+    """Customer service has helped the customer; the inquiry leaves the list."""
+    alert = idprotect.find_alert(g.db, alert_id) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        return _idprotect_page(), 422
+    idprotect.finish_help(g.db, alert, actor=g.user)
+    g.db.commit()
+    flash(_("Marked as helped: the inquiry from %(requester)s.", requester=alert.requester), "info")
+    return redirect(url_for(".idprotect_help"), 303)
+
+
+def _idprotect_page():
+    alerts = idprotect.help_requests(g.db)
+    return render("crm/idprotect.html", alerts=[(alert, g.db.get(User, alert.user_id)) for alert in alerts])
 
 
 def _mark(case_id: str, item_id: str, *, blocked: bool):

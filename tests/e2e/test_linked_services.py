@@ -87,7 +87,7 @@ def test_a_lost_wallet_and_phone_are_blocked_with_customer_services_help(
         "We don't have a blocking number for it")
     screenshot(page, "case-opened")
     handelsbanken.get_by_role("button", name="I have blocked it").click()
-    expect(handelsbanken).to_contain_text("Blocked")
+    expect(handelsbanken).to_contain_text("Blocked by you")
     page.get_by_role("button", name="Ask customer service to block everything for me").click()
     expect(page.get_by_role("status")).to_contain_text("Customer service will block everything on the list")
 
@@ -97,7 +97,7 @@ def test_a_lost_wallet_and_phone_are_blocked_with_customer_services_help(
     expect(staff.get_by_role("heading", level=1)).to_have_text("Blocking cases")
     staff.get_by_role("link", name=re.compile("Kim Kund")).first.click()
     staff.get_by_role("button", name="Take the case").click()
-    staff.get_by_role("button", name=re.compile(r"^Blocked: Kim Kund · 070-111 22 33")).click()
+    staff.get_by_role("button", name=re.compile(r"^Mark as blocked: Kim Kund · 070-111 22 33")).click()
     expect(staff.get_by_role("status")).to_contain_text("is marked blocked")
     staff.get_by_role("button", name="Close the case").click()
     expect(staff.get_by_role("status")).to_contain_text("The case is closed.")

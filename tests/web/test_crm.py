@@ -1,5 +1,6 @@
 """The customer-service area: blocking cases where the customer asked for help, taken,
-ticked off and closed, with the customer emailed about each step."""
+ticked off and closed, with the customer emailed about each step; credit inquiries a customer
+did not make and asked for help with."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from html import unescape
 import pytest
 from helpers import PASSWORD, browser, csrf_token, drain_outbox, visible
 
-from stickerreg.models import BlockingStatus, CardCreate, LostItems, Role
+from stickerreg.models import BlockingStatus, CardCreate, IdProtectEventIn, LostItems, Role, Verdict, utcnow
 from stickerreg.services import accounts
-from stickerreg.services.linked import blocking, cards, directory
+from stickerreg.services.linked import blocking, cards, directory, idprotect
 
 DIRECTORY = {"card_issuers": [{"key": "bank", "name": "Bank", "blocking_phone": "+4684111011",
                                "web": "https://bank.example"}], "mobile_operators": []}
@@ -163,3 +164,41 @@ def test_taking_a_case_twice_changes_nothing(session, service_client, case):
         service_client.post(f"{url}/take", data={"csrf_token": csrf_token(service_client, url)})
     assert "This case is already taken." in visible(service_client.get(url))
     assert [event.action for event in blocking.events_of(session, case)] == ["opened", "help_requested", "in_progress"]
+
+
+# --- ID protection ------------------------------------------------------------------------
+
+
+def not_me_with_help(session, customer, app) -> str:
+    """A credit inquiry the customer says was not theirs, asking customer service for help."""
+    key = app.config["SECRET_KEY"].encode()
+    accounts.link_personnummer(session, customer, "198112189876", key=key, verified=True)
+    alert, _ = idprotect.ingest(session, IdProtectEventIn(id="uc-9", bureau="UC", requester="Snabblån AB",
+                                                          requested_at=utcnow(), personnummer="198112189876"), key=key)
+    idprotect.set_verdict(session, alert, Verdict.NOT_ME, actor=customer, ask_for_help=True)
+    session.commit()
+    return alert.public_id
+
+
+def test_customer_service_helps_with_an_inquiry_the_customer_did_not_make(app, session, service_client, customer):
+    alert_id = not_me_with_help(session, customer, app)
+    listing = visible(service_client.get("/crm/id-protection"))
+    assert "kund@example.se" in listing and "Snabblån AB" in listing and "UC" in listing
+    assert "198112189876" not in listing and "9876" not in listing  # the personnummer is not needed here
+    url = f"/crm/id-protection/{alert_id}/done"
+    assert service_client.post(url, data={}).status_code == 400  # no CSRF token
+    done = service_client.post(url, data={"csrf_token": csrf_token(service_client, "/crm/id-protection")})
+    assert done.status_code == 303
+    assert "No customer is waiting for help with a credit inquiry." in visible(service_client.get(done.headers["Location"]))
+    customer_page = visible(browser(app, email=customer.email).get("/account/id-protection"))
+    assert "Customer service helped you with it on" in customer_page
+    assert service_client.post("/crm/id-protection/nope/done", data={
+        "csrf_token": csrf_token(service_client, "/crm/id-protection")}).status_code == 404
+
+
+def test_customers_never_reach_the_inquiry_help_list(app, session, customer):
+    alert_id = not_me_with_help(session, customer, app)
+    own = browser(app, email=customer.email)
+    assert own.get("/crm/id-protection").status_code == 404
+    assert own.post(f"/crm/id-protection/{alert_id}/done",
+                    data={"csrf_token": csrf_token(own, "/account/")}).status_code == 404

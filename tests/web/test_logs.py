@@ -21,8 +21,8 @@ from helpers import BROWSER_UA, PASSWORD, browser, csrf_token, drain_outbox, fre
 from werkzeug.serving import make_server
 
 from stickerreg import logs
-from stickerreg.models import DeskCreate
-from stickerreg.services import desks
+from stickerreg.models import ApiScope, DeskCreate
+from stickerreg.services import api_keys, desks
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +81,19 @@ def test_no_issued_token_reaches_any_log(app, session, user_factory, serving, ca
 
 
 @pytest.mark.skipif(not (Path(sys.executable).parent / "gunicorn").exists(), reason="gunicorn is not installed")
+def test_a_customer_number_asked_for_by_an_alarm_centre_reaches_no_log(app, session, user_factory, serving, caplog,
+                                                                      capfd):
+    customer = user_factory()
+    _, key = api_keys.create_key(session, name="Larmcentralen", scope=ApiScope.FIRE)
+    session.commit()
+    caplog.set_level(logging.DEBUG)
+    request = urllib.request.Request(f"{serving}/api/v1/fire/contacts?customer={customer.customer_number}&x=1",
+                                     headers={"Authorization": f"Bearer {key}"})
+    assert urllib.request.urlopen(request).status == 200
+    logged = caplog.text + "".join(capfd.readouterr())
+    assert "customer=[redacted]&x=1" in logged and customer.customer_number not in logged
+
+
 def test_gunicorns_access_log_shows_no_token(tmp_path, sqlite_template):
     access_log = tmp_path / "access.log"
     shutil.copyfile(sqlite_template, tmp_path / "gunicorn.sqlite3")

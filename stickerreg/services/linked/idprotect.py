@@ -122,6 +122,31 @@ def set_verdict(session: Session, alert: IdProtectAlert, verdict: Verdict, *, ac
                  actor=actor, detail={"help_requested": alert.help_requested_at is not None})
 
 
+def help_requests(session: Session) -> list[IdProtectAlert]:
+    """Alerts whose customer said "not me" and asked customer service for help, not yet
+    helped; the longest waiting first."""
+    return list(session.exec(select(IdProtectAlert).where(IdProtectAlert.help_requested_at.is_not(None),
+                                                          IdProtectAlert.help_done_at.is_(None),
+                                                          IdProtectAlert.user_id.is_not(None))
+                             .order_by(IdProtectAlert.help_requested_at, IdProtectAlert.id)))
+
+
+def find_alert(session: Session, public_id: str) -> IdProtectAlert | None:
+    """Any customer's alert, for customer service (customers reach theirs through ownership)."""
+    if not tokens.is_public_id(public_id):
+        return None
+    return session.exec(select(IdProtectAlert).where(IdProtectAlert.public_id == public_id)).first()
+
+
+def finish_help(session: Session, alert: IdProtectAlert, *, actor: User) -> None:
+    """Customer service has helped the customer with this inquiry (called them, and so on)."""
+    if alert.help_requested_at is None or alert.help_done_at is not None:
+        return
+    alert.help_done_at = utcnow()
+    session.add(alert)
+    audit.record(session, action="idprotect_alert.helped", target=alert, subject_id=alert.user_id, actor=actor)
+
+
 def unmatched(session: Session, *, limit: int = 200) -> list[IdProtectAlert]:
     """Events no customer matched, newest first (for admins)."""
     return list(session.exec(select(IdProtectAlert).where(IdProtectAlert.user_id.is_(None))
