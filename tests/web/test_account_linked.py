@@ -74,6 +74,7 @@ def test_a_whole_card_number_is_refused_and_kept_nowhere(session, owner_client, 
     ({"last_four": "424"}, "Type the last four digits of the card"),
     ({"last_four": "٤٢٤٢"}, "Type the last four digits of the card"),  # Arabic-Indic digits
     ({"issuer": "no-such-bank"}, "Not a valid choice"),
+    ({"issuer": ""}, "Choose the card's issuer."),
     ({"card_type": "platinum"}, "Not a valid choice"),
     ({"holder_name": ""}, "Write the name on the card."),
     ({"holder_name": "x" * 101}, "at most 100"),
@@ -124,6 +125,7 @@ def test_a_phone_is_added_normalised_and_its_imei_shown_masked(session, owner_cl
     ({"phone": "12"}, "phone number"),
     ({"owner_personnummer": "198112189877"}, "personnummer"),
     ({"operator": "no-such-operator"}, "Not a valid choice"),
+    ({"operator": ""}, "Choose the operator."),
     ({"owner_name": ""}, "Write the name of the phone's owner."),
 ])
 def test_bad_phone_details_get_a_clear_message_and_store_nothing(session, owner_client, changes, message):

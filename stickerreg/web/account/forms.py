@@ -219,7 +219,7 @@ class CardForm(FlaskForm):
         filters=LINE,
         validators=[_no_card_number, DataRequired(_l("Write the name on the card.")), at_most(100)],
     )
-    issuer = SelectField(_l("Issued by"), validate_choice=True)
+    issuer = SelectField(_l("Issued by"), validate_choice=True, validators=[DataRequired(_l("Choose the card's issuer."))])
     card_type = SelectField(
         _l("Type of card"), choices=[SelectChoice(t.value, label) for t, label in CARD_TYPE_LABELS.items()]
     )
@@ -231,7 +231,13 @@ class CardForm(FlaskForm):
 
     def __init__(self, *args, issuers=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.issuer.choices = [SelectChoice(entry.key, entry.name) for entry in issuers]
+        self.issuer.choices = _directory_choices(issuers, _l("Choose the issuer"))
+
+
+def _directory_choices(entries, prompt) -> list[SelectChoice]:
+    """The directory's entries, after an empty first choice: nobody saves the first bank in the
+    list by not looking."""
+    return [SelectChoice("", prompt), *(SelectChoice(entry.key, entry.name) for entry in entries)]
 
 
 def _valid_imei(form, field) -> None:
@@ -253,12 +259,12 @@ class MobileDeviceForm(FlaskForm):
         filters=LINE,
         validators=[DataRequired(_l("Write the phone's number.")), at_most(30), _valid_phone],
     )
-    operator = SelectField(_l("Operator"), validate_choice=True)
+    operator = SelectField(_l("Operator"), validate_choice=True, validators=[DataRequired(_l("Choose the operator."))])
     imei = _line(_l("IMEI (optional)"), 30, _valid_imei)
 
     def __init__(self, *args, operators=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.operator.choices = [SelectChoice(entry.key, entry.name) for entry in operators]
+        self.operator.choices = _directory_choices(operators, _l("Choose the operator"))
 
 
 class BlockingStartForm(FlaskForm):
