@@ -4,6 +4,8 @@ blocking cases from "I lost my wallet" to done, credit-inquiry alerts and fire-a
 from __future__ import annotations
 
 import logging
+import re
+from html import unescape
 
 import pytest
 from helpers import SECRET_KEY, body_text, csrf_token, drain_outbox, visible
@@ -169,6 +171,24 @@ def test_a_lost_wallet_and_phone_becomes_a_blocking_case_to_the_end(app, session
     assert "Done" in visible(done) and "I have blocked it" not in visible(done)
     closed = post(owner_client, f"{case_url}/items/{items[0]}", {"blocked": "no"}, form_url=case_url)
     assert closed.status_code == 409 and "This case is closed." in visible(closed)
+
+
+def test_a_lost_wallet_sticker_offers_a_blocking_case_for_it(session, owner, owner_client, sticker_factory):
+    wallet = sticker_factory(owner=owner, label="Plånbok", lost_mode=True)
+    wallet.category = "wallet"
+    keys = sticker_factory(owner=owner, label="Nycklar", lost_mode=True)
+    session.add(wallet)
+    session.commit()
+    post(owner_client, "/account/cards", CARD)
+    assert "Start a blocking case for it" not in visible(owner_client.get(f"/account/stickers/{keys.code}"))
+    page = owner_client.get(f"/account/stickers/{wallet.code}").get_data(as_text=True)
+    offer = re.search(r'href="(/account/blocking\?[^"]+)">Start a blocking case for it', page)
+    assert offer, "no blocking offer on a lost wallet"
+    form = owner_client.get(unescape(offer.group(1))).get_data(as_text=True)
+    assert re.search(r'value="wallet"[^>]*checked|checked[^>]*value="wallet"', form)
+    assert f'value="{wallet.code}"' in form
+    started = post(owner_client, "/account/blocking", {"lost": "wallet", "sticker": wallet.code})
+    assert started.status_code == 303 and rows(session, BlockingCase)[0].sticker_id == wallet.id
 
 
 def test_nothing_to_block_says_what_to_do_first(session, owner_client):
