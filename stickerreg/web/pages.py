@@ -144,5 +144,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(accounts.display_phone, "phone")
     # The form-field macro is used by every form page, so it is a global, not an import.
     macros = app.jinja_env.get_template("_macros.html").module
-    app.jinja_env.globals.update(field=macros.field, notices=macros.notices, inbox_entry=macros.inbox_entry)
+    app.jinja_env.globals.update(field=macros.field, notices=macros.notices, inbox_entry=macros.inbox_entry,
+                                 revoke_button=macros.revoke_button)
     app.after_request(security_headers)
