@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from stickerreg import tokens
 from stickerreg.models import ApiKey, ApiScope, User, utcnow
+from stickerreg.services import ownership
 
 KEY_PREFIX = "sr_"
 # A key's last use is written at most this often: partners may call many times a second.
@@ -54,9 +55,7 @@ def keys(session: Session) -> list[ApiKey]:
 
 
 def find_key(session: Session, public_id: str) -> ApiKey | None:
-    if not tokens.is_public_id(public_id):
-        return None
-    return session.exec(select(ApiKey).where(ApiKey.public_id == public_id)).first()
+    return ownership.by_public_id(session, ApiKey, public_id)
 
 
 def revoke(session: Session, key: ApiKey, *, now: datetime | None = None) -> None:

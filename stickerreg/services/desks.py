@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select, update
 
 from stickerreg import passwords, tokens
 from stickerreg.models import Desk, DeskCreate, DeskUpdate, KioskDevice, User, utcnow
+from stickerreg.services import ownership
 
 PAIRING_LIFETIME = timedelta(minutes=15)
 STAFF_PIN = re.compile(r"[0-9]{4,8}")  # ASCII digits: what a kiosk keypad types
@@ -58,9 +59,7 @@ def find_desk(session: Session, name_or_id: str) -> Desk | None:
 
 
 def desk_by_public_id(session: Session, public_id: str) -> Desk | None:
-    if not tokens.is_public_id(public_id):
-        return None
-    return session.exec(select(Desk).where(Desk.public_id == public_id)).first()
+    return ownership.by_public_id(session, Desk, public_id)
 
 
 def all_desks(session: Session) -> list[Desk]:
@@ -161,11 +160,7 @@ def devices(session: Session, desk: Desk) -> list[KioskDevice]:
 
 
 def find_device(session: Session, desk: Desk, public_id: str) -> KioskDevice | None:
-    if not tokens.is_public_id(public_id):
-        return None
-    return session.exec(
-        select(KioskDevice).where(KioskDevice.desk_id == desk.id, KioskDevice.public_id == public_id)
-    ).first()
+    return ownership.by_public_id(session, KioskDevice, public_id, KioskDevice.desk_id == desk.id)
 
 
 def rename_device(session: Session, device: KioskDevice, name: str) -> None:

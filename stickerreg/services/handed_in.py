@@ -28,7 +28,7 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import outbox, stickers
+from stickerreg.services import outbox, ownership, stickers
 
 PICKUP_DIGITS = 8
 REFERENCE_LENGTH = 8
@@ -121,11 +121,7 @@ def normalize_reference(raw: str) -> str:
 
 def item_at(session: Session, desk: Desk, public_id: str) -> HandedInItem | None:
     """An item of this desk (another desk's item looks missing)."""
-    if not tokens.is_public_id(public_id):
-        return None
-    return session.exec(
-        select(HandedInItem).where(HandedInItem.desk_id == desk.id, HandedInItem.public_id == public_id)
-    ).first()
+    return ownership.by_public_id(session, HandedInItem, public_id, HandedInItem.desk_id == desk.id)
 
 
 def _waiting_at(session: Session, desk_id: int) -> list[HandedInItem]:

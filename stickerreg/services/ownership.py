@@ -1,4 +1,5 @@
-"""Which objects belong to whom: the one place that answers it, for every owned model."""
+"""Which objects belong to whom: the one place that answers it, for every owned model; and
+the one guarded lookup by public id that staff areas and scoped lookups use."""
 
 from __future__ import annotations
 
@@ -40,6 +41,14 @@ for _model, _column in ((Card, Card.owner_id), (MobileDevice, MobileDevice.owner
     _OWNED[_model] = lambda key, owner, model=_model, column=_column: (
         select(model).where(model.public_id == key, column == owner.id)
     )
+
+
+def by_public_id(session: Session, model: type, public_id: str, *scope):
+    """The `model` row with this public id that meets the `scope` conditions, or None. Text
+    that can't be a public id never reaches a query (PostgreSQL refuses a NUL byte outright)."""
+    if not tokens.is_public_id(public_id):
+        return None
+    return session.exec(select(model).where(model.public_id == public_id, *scope)).first()
 
 
 def owned(session: Session, model: type, key: str, owner: User):

@@ -22,7 +22,7 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import accounts, audit, outbox
+from stickerreg.services import accounts, audit, outbox, ownership
 from stickerreg.services.linked import cards, devices
 
 CUSTOMER, CUSTOMER_SERVICE = "customer", "customer_service"
@@ -104,10 +104,7 @@ def events_of(session: Session, case: BlockingCase) -> list[BlockingEvent]:
 
 def item_of(session: Session, case: BlockingCase, public_id: str) -> BlockingItem | None:
     """An item of this case (another case's item looks missing)."""
-    if not tokens.is_public_id(public_id):
-        return None
-    return session.exec(select(BlockingItem).where(BlockingItem.case_id == case.id,
-                                                   BlockingItem.public_id == public_id)).first()
+    return ownership.by_public_id(session, BlockingItem, public_id, BlockingItem.case_id == case.id)
 
 
 def mark_blocked(session: Session, case: BlockingCase, item: BlockingItem, *, blocked: bool, actor: User,
@@ -159,9 +156,7 @@ def waiting_for_service(session: Session) -> list[BlockingCase]:
 
 def find_case(session: Session, public_id: str) -> BlockingCase | None:
     """Any customer's case, for customer service (customers reach theirs through ownership)."""
-    if not tokens.is_public_id(public_id):
-        return None
-    return session.exec(select(BlockingCase).where(BlockingCase.public_id == public_id)).first()
+    return ownership.by_public_id(session, BlockingCase, public_id)
 
 
 def _require_open(case: BlockingCase) -> None:

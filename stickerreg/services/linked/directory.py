@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from stickerreg import tokens
 from stickerreg.models import DirectoryEntry, DirectoryEntryUpdate, DirectoryKind, utcnow
 from stickerreg.services import accounts
 
@@ -57,7 +58,9 @@ def entries(session: Session, kind: DirectoryKind) -> list[DirectoryEntry]:
 
 
 def find(session: Session, kind: DirectoryKind, key: str) -> DirectoryEntry | None:
-    """The entry of `kind` called `key`, or None."""
+    """The entry of `kind` called `key`, or None (hostile text never reaches the query)."""
+    if not tokens.is_public_id(key):
+        return None
     return session.exec(
         select(DirectoryEntry).where(DirectoryEntry.kind == kind, DirectoryEntry.key == key)
     ).first()

@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 
 from stickerreg import tokens
 from stickerreg.models import IdProtectAlert, IdProtectEventIn, OutboxKind, User, Verdict, utcnow
-from stickerreg.services import accounts, audit, outbox
+from stickerreg.services import accounts, audit, outbox, ownership
 
 CSV_COLUMNS = ("id", "bureau", "requester", "requested_at", "personnummer")
 
@@ -133,9 +133,7 @@ def help_requests(session: Session) -> list[IdProtectAlert]:
 
 def find_alert(session: Session, public_id: str) -> IdProtectAlert | None:
     """Any customer's alert, for customer service (customers reach theirs through ownership)."""
-    if not tokens.is_public_id(public_id):
-        return None
-    return session.exec(select(IdProtectAlert).where(IdProtectAlert.public_id == public_id)).first()
+    return ownership.by_public_id(session, IdProtectAlert, public_id)
 
 
 def finish_help(session: Session, alert: IdProtectAlert, *, actor: User) -> None:

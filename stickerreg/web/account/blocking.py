@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from stickerreg import codes
 from stickerreg.emails import blocking_step
 from stickerreg.models import BlockingCase, BlockingStatus, ItemCategory, LostItems, Sticker
-from stickerreg.services import stickers
+from stickerreg.services import ownership
 from stickerreg.services.linked import blocking
 from stickerreg.services.linked.blocking import BlockingError
 from stickerreg.web.account import bp
@@ -100,5 +100,4 @@ def _case_page(case: BlockingCase, *, refused: bool = False):
 def _sticker(code: str | None) -> Sticker | None:
     """The owner's sticker the case was started from, if the form names one of theirs."""
     canonical = codes.normalize(code or "")
-    sticker = stickers.find_by_code(g.db, canonical) if canonical else None
-    return sticker if sticker is not None and sticker.owner_id == g.user.id else None
+    return ownership.owned(g.db, Sticker, canonical, g.user) if canonical else None

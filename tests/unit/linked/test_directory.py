@@ -45,6 +45,8 @@ def test_the_same_key_is_a_different_entry_in_each_kind(session):
 def test_an_unknown_key_finds_nothing(session, loaded_directory):
     assert directory.find(session, DirectoryKind.CARD_ISSUER, "no-such-bank") is None
     assert directory.find(session, DirectoryKind.CARD_ISSUER, "telco") is None  # an operator, not an issuer
+    for hostile in ("bank\x00", "x" * 5000, "", "bank; drop table"):  # never reach the query (PostgreSQL too)
+        assert directory.find(session, DirectoryKind.CARD_ISSUER, hostile) is None
 
 
 @pytest.mark.parametrize("typed", ["020-41 12 12", "020411212", "+46 20 41 12 12", "0046 20 41 12 12"])
