@@ -22,20 +22,12 @@ from stickerreg.extensions import csrf, limiter
 from stickerreg.models import ApiKey, ApiScope, IdProtectEventIn
 from stickerreg.services import accounts, api_keys
 from stickerreg.services.linked import fire, idprotect
+from stickerreg.web.errors import problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer keys only: a browser's cookies carry no authority here
 
 UNEXPECTED_NAMES_SHOWN = 10
-
-
-def problem(status: int, title: str, detail: str, *, headers: dict[str, str] | None = None, **members) -> Response:
-    """A problem+json answer, shaped like the app's own error answers (stickerreg.web.errors)."""
-    response = jsonify(type="about:blank", title=title, status=status, detail=detail, **members)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    response.headers.update(headers or {})
-    return response
 
 
 def presented_key() -> ApiKey | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
@@ -39,6 +39,15 @@ def wants_json() -> bool:
     )
 
 
+def problem(status: int, title: str, detail: str, *, headers: dict[str, str] | None = None, **members) -> Response:
+    """A problem+json answer (RFC 9457): every error the API gives, `members` adding fields."""
+    response = jsonify(type="about:blank", title=title, status=status, detail=detail, **members)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    response.headers.update(headers or {})
+    return response
+
+
 def handle_http_error(error: HTTPException):
     """Render any HTTP error in the client's format and language."""
     if isinstance(error, MethodNotAllowed) and hides_staff_area(request.path):
@@ -49,10 +58,7 @@ def handle_http_error(error: HTTPException):
         title = _("This form has expired")
         detail = _("For your security, this form must be sent from this site within a few hours of opening it. Reload the page and try again.")
     if wants_json():
-        body = jsonify(type="about:blank", title=title, status=status, detail=detail)
-        body.status_code = status
-        body.mimetype = "application/problem+json"
-        return body
+        return problem(status, title, detail)
     if request.path.startswith("/kiosk/"):  # a kiosk's own screen, with its way back to the start
         template = "kiosk/_error.html" if is_htmx() else "kiosk/page.html"
         return render_template(template, screen="error", status=status, title=title, detail=detail), status
