@@ -7,10 +7,14 @@ and reaches owned objects only through get_owned_or_404.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, g, session
 from flask_login import current_user
+from sqlmodel import Session
 
 from stickerreg.extensions import login_manager
+from stickerreg.models import User
 from stickerreg.services.stickers import owned_by
 from stickerreg.web.pages import private_page, render
 
@@ -29,6 +33,18 @@ def require_login():
 
 
 bp.after_request(private_page)
+
+
+def count_once(name: str, count: Callable[[Session, User], int]) -> Callable[[], int]:
+    """A template function for the account navigation: `count` for the signed-in customer,
+    queried only when a page asks, and once per request (kept in `g` under `name`)."""
+
+    def counted() -> int:
+        if name not in g:
+            setattr(g, name, count(g.db, g.user) if g.get("user") else 0)
+        return g.get(name)
+
+    return counted
 
 
 @bp.get("/")

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from stickerreg.models import Conversation, ConversationStatus, Sender, Sticker
 from stickerreg.services import relay
 from stickerreg.services.relay import ConversationClosed
-from stickerreg.web.account import bp
+from stickerreg.web.account import bp, count_once
 from stickerreg.web.account.forms import AbuseReportForm, OwnerReplyForm
 from stickerreg.web.pages import get_owned_or_404, is_htmx, render
 
@@ -21,13 +21,8 @@ from stickerreg.web.pages import get_owned_or_404, is_htmx, render
 def conversation_helpers() -> dict:
     """`unread_conversations()` for the account navigation (queried only when a page asks)
     and the status badge text."""
-
-    def count() -> int:
-        if "unread_total" not in g:
-            g.unread_total = relay.unread_total(g.db, g.user) if g.get("user") else 0
-        return g.unread_total
-
-    return {"unread_conversations": count, "conversation_status_label": conversation_status_label}
+    return {"unread_conversations": count_once("unread_total", relay.unread_total),
+            "conversation_status_label": conversation_status_label}
 
 
 def conversation_status_label(conversation: Conversation) -> str:

@@ -11,20 +11,14 @@ from flask import Response, abort, current_app, g
 from stickerreg.models import Desk, HandedInItem, Sticker
 from stickerreg.printing import images
 from stickerreg.services import handed_in
-from stickerreg.web.account import bp
+from stickerreg.web.account import bp, count_once
 from stickerreg.web.pages import get_owned_or_404, render
 
 
 @bp.context_processor
 def handed_in_helpers() -> dict:
     """`unseen_handed_in()` for the account navigation (queried only when a page asks)."""
-
-    def count() -> int:
-        if "unseen_handed_in" not in g:
-            g.unseen_handed_in = handed_in.unseen_count(g.db, g.user) if g.get("user") else 0
-        return g.unseen_handed_in
-
-    return {"unseen_handed_in": count}
+    return {"unseen_handed_in": count_once("unseen_handed_in", handed_in.unseen_count)}
 
 
 @bp.get("/handed-in")

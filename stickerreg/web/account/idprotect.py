@@ -9,21 +9,17 @@ from flask_babel import gettext as _
 
 from stickerreg.models import IdProtectAlert, Verdict
 from stickerreg.services.linked import idprotect
-from stickerreg.web.account import bp
+from stickerreg.web.account import bp, count_once
 from stickerreg.web.account.forms import VerdictForm
 from stickerreg.web.pages import get_owned_or_404, render
+
+# New credit inquiries, for the navigation and the services summary (one query per request).
+unseen_alerts = count_once("unseen_alerts", idprotect.unseen_count)
 
 
 @bp.context_processor
 def idprotect_helpers() -> dict:
-    """`unseen_alerts()` for the navigation and dashboard (queried only when a page asks)."""
-
-    def count() -> int:
-        if "unseen_alerts" not in g:
-            g.unseen_alerts = idprotect.unseen_count(g.db, g.user) if g.get("user") else 0
-        return g.unseen_alerts
-
-    return {"unseen_alerts": count}
+    return {"unseen_alerts": unseen_alerts}
 
 
 @bp.get("/id-protection")

@@ -10,6 +10,7 @@ from flask import g
 from stickerreg.services import accounts
 from stickerreg.services.linked import blocking, cards, devices, fire, idprotect
 from stickerreg.web.account import bp
+from stickerreg.web.account.idprotect import unseen_alerts
 from stickerreg.web.pages import render
 
 
@@ -29,7 +30,7 @@ def at_a_glance() -> ServicesAtAGlance:
         cards=len(cards.cards_of(g.db, g.user)),
         phones=len(devices.devices_of(g.db, g.user)),
         open_cases=blocking.open_count(g.db, g.user),
-        unseen_alerts=idprotect.unseen_count(g.db, g.user),
+        unseen_alerts=unseen_alerts(),
         alerts=len(idprotect.alerts_of(g.db, g.user)),
         fire_contacts=len(fire.contacts_of(g.db, g.user)),
     )
