@@ -31,10 +31,6 @@ OWNER_REPLY = "Tack! Jag hämtar dem i receptionen före 18."
 LONG_URL = "https://maps.example.com/place/Stadsbiblioteket,+Odengatan+53/@59.3432,18.0546,17z/data=4m5m4b1"
 
 
-
-
-
-
 def account_nav(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Account")
 

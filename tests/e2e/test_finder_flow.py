@@ -25,15 +25,9 @@ FOLLOW_UP = "Receptionen stänger 18, hämta dem gärna före det."
 OWNER_REPLY = "Tack så jättemycket! Jag hämtar dem i eftermiddag."
 
 
-
-
-
-
 def messages_in(page: Page):
     """The items of the conversation's message list."""
     return page.get_by_role("list", name="Messages").get_by_role("listitem")
-
-
 
 
 def fill_message_form(page: Page, *, message: str, found_where: str = "", email: str = "") -> None:

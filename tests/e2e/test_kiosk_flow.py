@@ -293,8 +293,6 @@ def test_the_keypad_points_out_a_typo_before_the_id_is_sent(tablet: Page):
     expect(hand_in_heading(page, code)).to_be_visible()
 
 
-
-
 def test_a_slow_mouse_click_below_the_fold_is_not_lost(tablet: Page):
     """A desk PC with a mouse: pressing a staff link moves focus off the scan field, and the
     field taking it back must not scroll the link away before the button is released."""

@@ -17,10 +17,6 @@ FINDER_EMAIL = "hemlig.upphittare@example.org"
 HTMX = {"HX-Request": "true"}
 
 
-
-
-
-
 def report(session, sticker, message="Hittade dina nycklar vid bussen", **details):
     conversation, token = finder.report_found(
         session, code=sticker.code, message=message, details=FinderDetails(**details)

@@ -20,10 +20,6 @@ PROFILE = {"display_name": "Anna Andersson", "phone": "070-123 45 67", "street":
 PERSONNUMMER = "19880320-0016"  # a valid test number (checksum and date)
 
 
-
-
-
-
 def save(client, changes=None, *, headers=None, url="/account/profile"):
     token = csrf_token(client, "/account/profile")
     return client.post(url, data={**PROFILE, **(changes or {}), "csrf_token": token}, headers=headers)

@@ -26,10 +26,6 @@ MISMATCH = "The sticker ID and activation code don't match an unclaimed set."
 # --- helpers -----------------------------------------------------------------------
 
 
-
-
-
-
 def post(client, url: str, data: dict | None = None, *, htmx: bool = False, **environ):
     data = {**(data or {}), "csrf_token": csrf_token(client, "/account/")}
     headers = {"HX-Request": "true"} if htmx else {}

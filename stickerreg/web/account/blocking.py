@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from stickerreg import codes
 from stickerreg.emails import blocking_step
-from stickerreg.models import BlockingCase, BlockingStatus, ItemCategory, LostItems, Sticker
+from stickerreg.models import BlockingCase, BlockingStatus, LostItems, Sticker
 from stickerreg.services import ownership
 from stickerreg.services.linked import blocking
 from stickerreg.services.linked.blocking import BlockingError
@@ -17,9 +17,6 @@ from stickerreg.web.account import bp
 from stickerreg.web.account.forms import LOST_LABELS, BlockingStartForm, ItemBlockedForm
 from stickerreg.web.fields import ConfirmForm
 from stickerreg.web.pages import get_owned_or_404, render
-
-# A sticker in lost mode on one of these offers to start a case for it.
-LOST_BY_CATEGORY = {ItemCategory.WALLET: LostItems.WALLET, ItemCategory.PHONE: LostItems.PHONE}
 
 
 @bp.context_processor
