@@ -49,6 +49,7 @@ def _register_blueprints(app: Flask) -> None:
     import kiosk
     from stickerreg import cli
     from stickerreg.web import (
+        about,
         account,
         admin,
         api,
@@ -66,6 +67,7 @@ def _register_blueprints(app: Flask) -> None:
     pages.init_app(app)
     sessions.init_app(app)
     app.register_blueprint(finder.bp)
+    app.register_blueprint(about.bp)  # about, privacy and contact: linked from every footer
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(bankid.bp)  # hidden (404) unless BANKID_URL is set

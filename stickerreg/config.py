@@ -47,6 +47,8 @@ def from_env() -> dict:
         "SMTP_URL": _env("SMTP_URL"),
         "MAIL_FROM": _env("MAIL_FROM", "Stickerreg <no-reply@stickerreg.se>"),
         "MAIL_DIR": _env("MAIL_DIR", str(INSTANCE_DIR / "mail")),
+        # Where customers and finders reach a person (the contact and privacy pages show it).
+        "SUPPORT_EMAIL": _env("SUPPORT_EMAIL", "kundservice@stickerreg.se"),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Set explicitly so Flask-Limiter never silently falls back (it warns if unset).
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),

@@ -91,6 +91,17 @@ def _owner_reply(session: Session, row: OutboxMessage) -> EmailMessage | None:
         return _email(row, conversation.finder_email, _("The owner replied to your message"), "emails/owner_reply", context)
 
 
+def _finder_receipt(session: Session, row: OutboxMessage) -> EmailMessage | None:
+    conversation = session.get(Conversation, row.payload.get("conversation_id"))
+    if conversation is None or not conversation.finder_email:
+        return None  # erased since: nobody to write to
+    token = relay.issue_link(session, conversation)  # the plain token lives only in the email
+    with force_locale(conversation.finder_locale):
+        context = dict(conversation_url=url_for("finder.conversation", token=token, _external=True))
+        return _email(row, conversation.finder_email, _("Your message was sent: follow the conversation here"),
+                      "emails/finder_receipt", context)
+
+
 def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
     # Only the time of the scan: nothing about who scanned, not even a rough place.
     sticker = session.get(Sticker, row.payload.get("sticker_id"))
@@ -239,6 +250,7 @@ def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: 
 
 BUILDERS: dict[OutboxKind, Callable[[Session, OutboxMessage], EmailMessage | None]] = {
     OutboxKind.FINDER_MESSAGE: _finder_message,
+    OutboxKind.FINDER_RECEIPT: _finder_receipt,
     OutboxKind.OWNER_REPLY: _owner_reply,
     OutboxKind.ITEM_RETURNED: _item_returned,
     OutboxKind.SCAN_ALERT: _scan_alert,

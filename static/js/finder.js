@@ -42,8 +42,28 @@
     });
   }
 
+  // The private link's copy button: shown only where the browser can copy. If copying
+  // fails, the link's text is selected so the finder can copy it by hand.
+  function setUpCopy(button) {
+    if (!navigator.clipboard || button.dataset.ready) return;
+    button.dataset.ready = "1";
+    button.hidden = false;
+    var source = document.getElementById(button.dataset.copy);
+    var status = button.closest(".sent").querySelector(".copy-status");
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(
+        function () { status.textContent = button.dataset.msgCopied; },
+        function () {
+          window.getSelection().selectAllChildren(source);
+          status.textContent = button.dataset.msgFailed;
+        }
+      );
+    });
+  }
+
   function init(root) {
     root.querySelectorAll("[data-geolocation]").forEach(setUp);
+    root.querySelectorAll("[data-copy]").forEach(setUpCopy);
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });

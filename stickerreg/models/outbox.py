@@ -15,6 +15,7 @@ class OutboxKind(StrEnum):
     """Every kind of email the outbox sends; ``stickerreg.emails`` has a builder for each."""
 
     FINDER_MESSAGE = "finder_message"  # a finder wrote to the owner
+    FINDER_RECEIPT = "finder_receipt"  # the finder's own copy of their private link
     OWNER_REPLY = "owner_reply"  # the owner answered; the finder gets a fresh private link
     ITEM_RETURNED = "item_returned"  # the owner has the item back: thank the finder
     SCAN_ALERT = "scan_alert"  # someone opened a lost sticker's page

@@ -60,6 +60,10 @@ def open_conversation(
     session.add(conversation)
     session.flush()
     _add_message(session, conversation, Sender.FINDER, body)
+    if details.email:
+        # The finder's copy of the private link, for every code alike (the receipt says
+        # nothing about whether the sticker has an owner), so a lost tab loses nothing.
+        outbox.enqueue(session, kind=OutboxKind.FINDER_RECEIPT, payload={"conversation_id": conversation.id})
     return conversation, issue_link(session, conversation)
 
 

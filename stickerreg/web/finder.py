@@ -163,12 +163,15 @@ def send_message(code: str):
         g.db, code=code, message=form.message.data, details=_finder_details(form)
     )
     g.db.commit()
+    emailed_to = form.email.data or None
     if is_htmx():
         # Put the private link in the address bar: a reload or bookmark keeps it.
-        sent = make_response(render("finder/_message_sent.html", token=token))
+        sent = make_response(render("finder/_message_sent.html", token=token, emailed_to=emailed_to))
         sent.headers["HX-Push-Url"] = url_for(".conversation", token=token)
         return sent
     flash(_("Your message has been sent."), "sent")
+    if emailed_to:
+        flash(_("We are also emailing the link to %(email)s.", email=emailed_to), "info")
     return redirect(url_for(".conversation", token=token), 303)
 
 

@@ -32,8 +32,12 @@ def messages_in(page: Page):
 
 def fill_message_form(page: Page, *, message: str, found_where: str = "", email: str = "") -> None:
     page.get_by_label("Your message to the owner").fill(message)
-    page.get_by_label("Where did you find it?").fill(found_where)
     page.get_by_label("Your email, to hear back").fill(email)
+    if found_where:  # folded away under the send button's way, opened by the finder who wants it
+        more = page.locator("details.more-details")
+        if more.get_attribute("open") is None:
+            more.get_by_text("Add where you found it").click()
+        page.get_by_label("Where did you find it?").fill(found_where)
 
 
 def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
@@ -53,10 +57,10 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     screenshot(phone, "sticker")
 
     choose_english(phone)
-    expect(phone.get_by_role("heading", level=1)).to_have_text("Thank you for helping!")
-    # Location is opt-in: offered (JavaScript is on) but never pre-selected.
-    expect(phone.get_by_role("switch", name="Share my approximate location")).not_to_be_checked()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Contact the owner")
     fill_message_form(phone, message=MESSAGE, found_where=FOUND_WHERE, email=FINDER_EMAIL)
+    # Location is opt-in: offered beside "where" (JavaScript is on) but never pre-selected.
+    expect(phone.get_by_role("switch", name="Share my approximate location")).not_to_be_checked()
     phone.get_by_role("button", name="Send to the owner").click()
 
     # htmx swaps the form for the confirmation, which holds the private link.
@@ -64,20 +68,26 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     sent = phone.get_by_role("status").filter(has=confirmation)
     expect(sent).to_be_visible()
     expect(phone.get_by_label("Your message to the owner")).to_have_count(0)
-    link = sent.get_by_role("link")
+    link = sent.get_by_role("button", name="Open the conversation")
     expect(link).to_have_attribute("href", re.compile(rf"^{re.escape(base)}/c/[A-Za-z0-9_-]+$"))
     private_url = link.get_attribute("href")
+    expect(sent.locator("#private-link")).to_have_text(private_url)  # selectable text, too
+    expect(sent).to_contain_text(f"We are also emailing the link to {FINDER_EMAIL}.")
     # The private link is also put in the address bar (a reload keeps it), and focus
     # moves to the confirmation so screen readers announce it.
     expect(phone).to_have_url(private_url)
     expect(confirmation).to_be_focused()
     screenshot(phone, "confirmation")
 
-    # The worker mails the owner: the finder's words, never the finder's address.
-    assert drain_outbox().sent == 1
-    [to_owner] = smtp_server.wait_for(1)
-    assert to_owner["To"] == OWNER_EMAIL
-    assert smtp_server.envelopes[0][1] == [OWNER_EMAIL]
+    # The worker mails the owner: the finder's words, never the finder's address; and the
+    # finder their receipt: a link of its own to the same conversation.
+    assert drain_outbox().sent == 2
+    first = {email["To"]: email for email in smtp_server.wait_for(2)}
+    assert sorted(first) == sorted([OWNER_EMAIL, FINDER_EMAIL])
+    assert sorted(envelope[1] for envelope in smtp_server.envelopes) == sorted([[OWNER_EMAIL], [FINDER_EMAIL]])
+    to_owner, receipt = first[OWNER_EMAIL], first[FINDER_EMAIL]
+    [receipt_url] = re.findall(rf"{re.escape(base)}/c/[A-Za-z0-9_-]+", body_text(receipt))
+    assert receipt_url != private_url and MESSAGE not in body_text(receipt)
     assert "Cykelnycklar" in to_owner["Subject"]
     assert MESSAGE in body_text(to_owner)
     assert FOUND_WHERE in body_text(to_owner)
@@ -100,8 +110,8 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     relay.add_owner_reply(session, conversation, OWNER_REPLY)
     session.commit()
     assert drain_outbox().sent == 2  # the follow-up to the owner, the reply to the finder
-    smtp_server.wait_for(3)
-    by_recipient = {email["To"]: email for email in smtp_server.messages[1:]}
+    smtp_server.wait_for(4)
+    by_recipient = {email["To"]: email for email in smtp_server.messages[2:]}
     assert sorted(by_recipient) == sorted([OWNER_EMAIL, FINDER_EMAIL])
     assert FOLLOW_UP in body_text(by_recipient[OWNER_EMAIL])
     assert FINDER_EMAIL not in everything_in(by_recipient[OWNER_EMAIL])
@@ -111,6 +121,8 @@ def test_finder_reaches_the_owner_through_the_relay_and_hears_back(
     [fresh_url] = re.findall(rf"{re.escape(base)}/c/[A-Za-z0-9_-]+", body_text(to_finder))
     assert fresh_url != private_url
 
+    phone.goto(receipt_url)  # the receipt's link opens the same conversation
+    expect(messages_in(phone)).to_have_count(3)
     phone.goto(fresh_url)
     expect(messages_in(phone)).to_have_count(3)
     owner_says = messages_in(phone).filter(has_text=OWNER_REPLY)
@@ -134,7 +146,7 @@ def test_the_id_as_typed_from_the_sticker_leads_to_its_canonical_page(
     phone.get_by_label("Sticker ID").fill(typed)
     phone.get_by_role("button", name="Continue").click()
     expect(phone).to_have_url(canonical)
-    expect(phone.get_by_role("heading", level=1)).to_have_text("Thank you for helping!")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Contact the owner")
 
 
 def test_a_finder_without_javascript_lands_on_the_conversation(new_phone, sticker_factory):
@@ -179,3 +191,38 @@ def test_an_empty_message_is_pointed_out_without_losing_what_was_typed(
     message.fill(MESSAGE)
     phone.get_by_role("button", name="Send to the owner").click()
     expect(phone.get_by_role("heading", name="Your message has been sent")).to_be_visible()
+
+
+def test_a_finder_sees_what_this_is_and_reaches_send_without_scrolling_on_a_phone(
+    phone, sticker_factory, screenshot
+):
+    """390 × 844, in Swedish (the default): the trust line and its link are in the first screen,
+    and so is the send button, for an ordinary sticker and for one in lost mode with a note."""
+    ordinary = sticker_factory().code
+    lost = sticker_factory(lost_mode=True, reward_text="200 kr", public_note="Tack för att du hör av dig! Nyckelringen är blå.").code
+    for code in (ordinary, lost):
+        phone.goto(f"/s/{code}")
+        expect(phone.locator("html")).to_have_attribute("lang", "sv")
+        height = phone.viewport_size["height"]
+        for what in (phone.locator(".trust a[href='/about']"), phone.locator("#message-form button[type=submit]")):
+            box = what.bounding_box()
+            assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, (code, box)
+    screenshot(phone, "lost-mode-first-screen")
+
+
+def test_the_copy_button_puts_the_private_link_on_the_clipboard(new_phone, sticker_factory):
+    context = new_phone()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(f"/s/{sticker_factory().code}")
+    choose_english(page)
+    fill_message_form(page, message=MESSAGE)
+    page.get_by_role("button", name="Send to the owner").click()
+    copy = page.get_by_role("button", name="Copy the link")
+    expect(copy).to_be_visible()
+    expect(page.get_by_text("Keep the link: it is the only way to read the reply.")).to_be_visible()
+    copy.click()
+    expect(page.get_by_text("Link copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == page.locator("#private-link").inner_text()
+    assert page.locator("#private-link").inner_text() == page.url  # the link is this page
+

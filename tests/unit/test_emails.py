@@ -40,8 +40,8 @@ def test_the_owner_gets_the_finders_words_defanged_in_their_language(app, sessio
     owner = user_factory(email="owner@example.se", locale="en")
     sticker = sticker_factory(owner=owner, label="Keys")
     report(session, sticker, email="finder@example.org", found_where="by www.shop.se", latitude=59.3, longitude=18.07)
-    assert drain(app, SmtpTransport(smtp_server.url)).sent == 1
-    [email] = smtp_server.wait_for(1)
+    assert drain(app, SmtpTransport(smtp_server.url)).sent == 2  # and the finder's receipt
+    [email] = [email for email in smtp_server.wait_for(2) if email["To"] == "owner@example.se"]
     text = body_text(email)
     assert email["To"] == "owner@example.se"
     assert smtp_server.envelopes[0][1] == ["owner@example.se"]
@@ -50,7 +50,8 @@ def test_the_owner_gets_the_finders_words_defanged_in_their_language(app, sessio
     assert "www[.]shop[.]se" in text
     assert "59.300, 18.070" in text
     assert "finder@example.org" not in email.as_string()
-    assert email["Message-ID"] == session.exec(select(OutboxMessage.email_message_id)).one()
+    assert email["Message-ID"] == session.exec(select(OutboxMessage.email_message_id)
+                                               .where(OutboxMessage.kind == OutboxKind.FINDER_MESSAGE)).one()
 
 
 def test_the_finder_is_mailed_a_fresh_working_link_without_the_owners_address(
@@ -60,8 +61,8 @@ def test_the_finder_is_mailed_a_fresh_working_link_without_the_owners_address(
     conversation, _ = report(session, sticker_factory(owner=owner), email="finder@example.org", locale="en")
     relay.add_owner_reply(session, conversation, "Tack! Se www.example.se")
     session.commit()
-    assert drain(app, SmtpTransport(smtp_server.url)).sent == 2
-    to_finder = next(m for m in smtp_server.wait_for(2) if m["To"] == "finder@example.org")
+    assert drain(app, SmtpTransport(smtp_server.url)).sent == 3  # notice, receipt, reply
+    to_finder = next(m for m in smtp_server.wait_for(3) if m["To"] == "finder@example.org" and "replied" in m["Subject"])
     text = body_text(to_finder)
     assert "private.owner" not in to_finder.as_string()
     assert "www[.]example[.]se" in text
@@ -126,9 +127,9 @@ def test_the_finder_is_thanked_when_the_owner_has_the_item_back(app, session, st
     relay.mark_returned(session, conversation)
     session.commit()
     sent = drain(app, SmtpTransport(smtp_server.url))
-    assert sent.sent == 1 and sent.cancelled == 1  # the owner's pending notice is moot now
-    [thanks] = smtp_server.wait_for(1)
-    assert thanks["To"] == "finder@example.org" and "back" in thanks["Subject"]
+    assert sent.sent == 2 and sent.cancelled == 1  # the owner's pending notice is moot now
+    [thanks] = [email for email in smtp_server.wait_for(2) if "back" in email["Subject"]]  # and the receipt
+    assert thanks["To"] == "finder@example.org"
     assert "owner1@" not in thanks.as_string()
 
 
@@ -166,3 +167,22 @@ def test_an_encoded_word_in_a_label_cannot_add_a_header(app, session, sticker_fa
     # What the owner reads is their label as they typed it (any neutraliser must be invisible).
     readable = "".join(c for c in email["Subject"] if unicodedata.category(c) != "Cf")
     assert readable == f"Someone found your item: {label}"
+
+
+def test_the_finder_receipt_carries_a_working_private_link_in_the_finders_language(
+    app, session, sticker_factory, smtp_server
+):
+    """Mailed at once: a closed tab loses nothing. It holds a fresh link and none of the message."""
+    conversation, _ = report(session, sticker_factory(), email="finder@example.org", locale="sv")
+    sent = drain(app, SmtpTransport(smtp_server.url))
+    assert sent.sent == 2  # the owner's notice and the finder's receipt
+    [receipt] = [email for email in smtp_server.wait_for(2) if email["To"] == "finder@example.org"]
+    text = body_text(receipt)
+    with app.test_request_context():
+        from flask_babel import force_locale, gettext
+
+        with force_locale("sv"):
+            assert receipt["Subject"] == gettext("Your message was sent: follow the conversation here")
+    token = re.search(r"/c/([A-Za-z0-9_-]+)", text).group(1)
+    assert relay.find_by_token(session, token).id == conversation.id
+    assert "evil.example.com" not in receipt.as_string()  # the message itself stays on the site

@@ -46,7 +46,8 @@ def test_owner_replies_notify_the_finder_only_if_they_left_an_address(session, s
     relay.add_owner_reply(session, silent, "Tack!")
     relay.add_owner_reply(session, reachable, "Tack!")
     session.commit()
-    assert outbox_kinds(session) == [OutboxKind.FINDER_MESSAGE, OutboxKind.FINDER_MESSAGE, OutboxKind.OWNER_REPLY]
+    assert outbox_kinds(session) == [OutboxKind.FINDER_MESSAGE, OutboxKind.FINDER_MESSAGE, OutboxKind.FINDER_RECEIPT,
+                                     OutboxKind.OWNER_REPLY]
 
 
 def test_held_messages_are_delivered_when_the_sticker_is_claimed(session, sticker_factory, user_factory):

@@ -123,9 +123,9 @@ def test_a_message_is_stored_with_its_notification_in_one_go(browser_client, sti
     conversation = session.exec(select(Conversation)).one()
     assert conversation.sticker_id == sticker.id and conversation.status == ConversationStatus.OPEN
     assert conversation.found_where == "Centralstationen"
-    [outbox_row] = session.exec(select(OutboxMessage)).all()
-    assert outbox_row.kind == OutboxKind.FINDER_MESSAGE
-    assert outbox_row.payload["conversation_id"] == conversation.id
+    rows = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [row.kind for row in rows] == [OutboxKind.FINDER_MESSAGE, OutboxKind.FINDER_RECEIPT]
+    assert {row.payload["conversation_id"] for row in rows} == {conversation.id}
 
 
 def test_htmx_gets_the_confirmation_fragment_with_the_private_link(browser_client, sticker_factory):
@@ -293,3 +293,59 @@ def test_only_lost_mode_with_scan_alerts_does_more_work_and_only_once_an_hour(ap
     first = statements_for(app, client, f"/s/{known}")
     assert any(statement.startswith("INSERT INTO outbox") for statement in first)
     assert statements_for(app, client, f"/s/{known}") == statements_for(app, client, f"/s/{unknown}")
+
+
+@pytest.mark.parametrize("state", ["active", "unclaimed", "unknown"])
+def test_a_finder_who_leaves_an_address_gets_the_private_link_mailed_whatever_the_code(
+    state, browser_client, sticker_factory, session
+):
+    """The receipt goes out for every code alike, so it tells nobody whether a sticker has an owner."""
+    code = {"active": lambda: sticker_factory().code, "unclaimed": lambda: sticker_factory(activated=False).code,
+            "unknown": codes.generate}[state]()
+    assert send(browser_client, code, email="finder@example.org").status_code == 303
+    receipts = session.exec(select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.FINDER_RECEIPT)).all()
+    conversation = session.exec(select(Conversation)).one()
+    assert [row.payload for row in receipts] == [{"conversation_id": conversation.id}]
+
+
+def test_no_receipt_without_an_address(browser_client, sticker_factory, session):
+    assert send(browser_client, sticker_factory().code).status_code == 303
+    kinds = session.exec(select(OutboxMessage.kind)).all()
+    assert kinds == [OutboxKind.FINDER_MESSAGE]
+
+
+def test_the_confirmation_offers_the_link_as_text_a_copy_button_and_says_where_it_was_mailed(
+    browser_client, sticker_factory
+):
+    browser_client.set_cookie("lang", "en")
+    code = sticker_factory().code
+    with_address = send(browser_client, code, htmx=True, email="finder@example.org").get_data(as_text=True)
+    link = re.search(r'<code id="private-link">(http://localhost/c/[^<]+)</code>', with_address).group(1)
+    assert f'href="{link}"' in with_address  # and a plain link to open it
+    assert re.search(r'<button type="button"[^>]*data-copy="private-link"[^>]*hidden', with_address)
+    assert "We are also emailing the link to finder@example.org." in with_address
+    without = send(browser_client, sticker_factory().code, htmx=True).get_data(as_text=True)
+    assert "emailing the link" not in without and "it is the only way to read the reply" in without
+
+
+def test_the_sticker_page_says_what_this_is_and_names_the_action_in_both_languages(app, browser_client, sticker_factory):
+    from flask_babel import force_locale, gettext
+
+    code = sticker_factory().code
+    texts = ["Contact the owner", "About Stickerreg",
+             "Stickerreg is a lost-and-found service. We never ask for payment, a login or an app."]
+    english = browser_client.get(f"/s/{code}?lang=en").get_data(as_text=True)
+    swedish = browser_client.get(f"/s/{code}?lang=sv").get_data(as_text=True)
+    with app.test_request_context(), force_locale("sv"):
+        translated = [gettext(text) for text in texts]
+    for text, sv in zip(texts, translated, strict=True):
+        assert text in english and sv in swedish and sv != text
+    assert "If this sticker is registered" not in english  # no hedging
+
+
+@pytest.mark.parametrize("path", ["/about", "/privacy", "/contact"])
+def test_every_footer_leads_to_the_about_privacy_and_contact_pages(browser_client, path):
+    front = browser_client.get("/").get_data(as_text=True)
+    assert f'href="{path}"' in front
+    page = browser_client.get(path)
+    assert page.status_code == 200 and "kundservice@stickerreg.se" in page.get_data(as_text=True)
