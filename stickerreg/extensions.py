@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -14,4 +15,7 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
+# Shown on the sign-in page a private page sent someone to: information, in their language.
+login_manager.login_message = _l("Sign in to see that page.")
+login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"

@@ -122,7 +122,12 @@ def browser(app, email: str | None = None, *, password: str = PASSWORD):
 
 def visible(response) -> str:
     """The page's text as a reader gets it (inline tags joined, block tags spaced)."""
-    html = re.sub(r"</?(span|strong|time|a)\b[^>]*>", "", response.get_data(as_text=True))
+    return visible_text(response.get_data(as_text=True))
+
+
+def visible_text(html: str) -> str:
+    """Text of a piece of HTML as a reader gets it (inline tags joined, block tags spaced)."""
+    html = re.sub(r"</?(span|strong|time|a)\b[^>]*>", "", html)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 

@@ -23,7 +23,7 @@ from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
 from stickerreg.web.fields import ConfirmForm, email_field
 from stickerreg.web.pages import render
-from stickerreg.web.sessions import is_known_browser_for, remember_browser, sign_in, sign_out
+from stickerreg.web.sessions import home_url, is_known_browser_for, remember_browser, sign_in, sign_out
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -134,7 +134,7 @@ def signup():
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
-        return redirect(url_for("account.dashboard"))
+        return redirect(home_url(current_user.user))
     form = LoginForm()
     if request.method == "GET" or not form.validate_on_submit():
         return render("auth/login.html", form=form), 200 if request.method == "GET" else 422
@@ -148,7 +148,7 @@ def login():
         form.email.errors.append(_("Confirm your email first: we have sent you a new link."))
         return render("auth/login.html", form=form), 422
     sign_in(user, method="password")
-    return redirect(safe_next(url_for("account.dashboard")), 303)
+    return redirect(safe_next(home_url(user)), 303)
 
 
 @bp.post("/logout")

@@ -23,7 +23,7 @@ from stickerreg.printing import images
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
 from stickerreg.web.pages import is_htmx, private_page, render
-from stickerreg.web.sessions import sign_in
+from stickerreg.web.sessions import home_url, sign_in
 
 log = logging.getLogger(__name__)
 bp = Blueprint("bankid", __name__, url_prefix="/auth/bankid")
@@ -79,7 +79,7 @@ def start():
     if purpose == LINK and not current_user.is_authenticated:
         return login_manager.unauthorized()
     if purpose == LOGIN and current_user.is_authenticated:
-        return redirect(url_for("account.dashboard"), 303)
+        return redirect(home_url(current_user.user), 303)
     g.page_url = url_for(".status")  # the language link must lead to a GET page
     cancel_abandoned_order()
     try:
@@ -139,7 +139,7 @@ def completed(order: dict, result: Collect) -> Response | str:
             "then link BankID on your profile page."
         ))
     sign_in(user, method="bankid")
-    return leave(url_for("account.dashboard"))
+    return leave(home_url(user))
 
 
 def link(order: dict, personnummer: str | None) -> Response | str:

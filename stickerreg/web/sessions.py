@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 from datetime import timedelta
 
-from flask import Blueprint, Flask, abort, after_this_request, current_app, g, request, session
+from flask import Blueprint, Flask, abort, after_this_request, current_app, g, request, session, url_for
 from flask_login import UserMixin, current_user, login_user, logout_user
 from sqlmodel import Session
 
@@ -54,6 +54,17 @@ def init_app(app: Flask) -> None:
 
 def _check_session() -> None:
     current_user.is_authenticated  # noqa: B018  (loads the principal now, not mid-view)
+
+
+# Where each role starts after signing in: staff land on their own portal, not on an empty
+# customer page. Everyone else (customers) starts at their stickers.
+HOME_ENDPOINTS = {Role.ADMIN: "admin.index", Role.PRINTSHOP: "printshop.index",
+                  Role.CUSTOMER_SERVICE: "crm.index"}
+
+
+def home_url(user: User) -> str:
+    """The page a user lands on after signing in (unless a `next` page asked for sign-in)."""
+    return url_for(HOME_ENDPOINTS.get(user.role, "account.dashboard"))
 
 
 def sign_in(user: User, *, method: str) -> None:

@@ -275,3 +275,30 @@ def test_a_reset_for_an_unknown_email_is_cancelled_by_the_worker_without_mailing
     post_form(client, "/auth/reset", {"email": "nobody@example.se"})
     assert drain_outbox(app) == []
     assert session.exec(select(OutboxMessage.status)).one() == OutboxStatus.CANCELLED
+
+
+@pytest.mark.parametrize("role, home", [("customer", "/account/"), ("printshop", "/printshop/"),
+                                        ("customer_service", "/crm/"), ("admin", "/admin/")])
+def test_each_role_lands_on_its_own_portal_after_signing_in(app, user_factory, role, home):
+    from stickerreg.models import Role
+
+    user_factory(email="someone@example.se", password=PASSWORD, role=Role(role))
+    client = app.test_client()
+    response = login(client, "someone@example.se")
+    assert response.status_code == 303 and response.headers["Location"] == home
+    assert client.get(home, headers={"User-Agent": BROWSER_UA}, follow_redirects=True).status_code == 200
+    # Signed in already: the sign-in page sends them home as well; an asked-for page still wins.
+    assert client.get("/auth/login").headers["Location"] == home
+
+
+def test_a_private_page_sends_a_visitor_to_sign_in_with_an_information_notice_in_their_language(app, client):
+    from flask_babel import force_locale, gettext
+
+    redirected = client.get("/account/profile")
+    assert redirected.status_code == 302
+    page = client.get(redirected.headers["Location"]).get_data(as_text=True)
+    with app.test_request_context(), force_locale("sv"):
+        swedish = gettext("Sign in to see that page.")
+    assert swedish != "Sign in to see that page."
+    assert f'<p class="notice notice-info" role="status">{swedish}</p>' in page
+    assert "Please log in to access this page." not in page

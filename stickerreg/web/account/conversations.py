@@ -17,12 +17,22 @@ from stickerreg.web.account.forms import AbuseReportForm, OwnerReplyForm
 from stickerreg.web.pages import get_owned_or_404, is_htmx, render
 
 
+unread_conversations = count_once("unread_total", relay.unread_total)
+
+
 @bp.context_processor
 def conversation_helpers() -> dict:
-    """`unread_conversations()` for the account navigation (queried only when a page asks)
-    and the status badge text."""
-    return {"unread_conversations": count_once("unread_total", relay.unread_total),
+    """`unread_conversations()` for the account navigation (queried only when a page asks),
+    `unread_entries()` for the dashboard's banner, and the status badge text."""
+    return {"unread_conversations": unread_conversations, "unread_entries": unread_entries,
             "conversation_status_label": conversation_status_label}
+
+
+def unread_entries() -> list[relay.InboxEntry]:
+    """Conversations with finder messages the owner has not read yet, newest first."""
+    if not unread_conversations():
+        return []
+    return [entry for entry in relay.inbox(g.db, g.user) if entry.unread]
 
 
 def conversation_status_label(conversation: Conversation) -> str:

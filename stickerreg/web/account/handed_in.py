@@ -8,17 +8,29 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, g
 
-from stickerreg.models import Desk, HandedInItem, Sticker
+from stickerreg.models import Desk, HandedInItem, HandedInStatus, Sticker
 from stickerreg.printing import images
 from stickerreg.services import handed_in
 from stickerreg.web.account import bp, count_once
 from stickerreg.web.pages import get_owned_or_404, render
 
 
+unseen_handed_in = count_once("unseen_handed_in", handed_in.unseen_count)
+
+
 @bp.context_processor
 def handed_in_helpers() -> dict:
-    """`unseen_handed_in()` for the account navigation (queried only when a page asks)."""
-    return {"unseen_handed_in": count_once("unseen_handed_in", handed_in.unseen_count)}
+    """`unseen_handed_in()` for the account navigation (queried only when a page asks) and
+    `new_handed_in()` for the dashboard's banner."""
+    return {"unseen_handed_in": unseen_handed_in, "new_handed_in": new_handed_in}
+
+
+def new_handed_in() -> list[handed_in.OwnerItem]:
+    """Items waiting at a desk that the owner has not opened yet, newest first."""
+    if not unseen_handed_in():
+        return []
+    return [line for line in handed_in.items_for_owner(g.db, g.user)
+            if line.item.status == HandedInStatus.WAITING and line.item.owner_seen_at is None]
 
 
 @bp.get("/handed-in")
