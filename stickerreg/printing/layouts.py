@@ -10,6 +10,12 @@ as a misprinted batch.
 Geometry is in millimetres from the top-left corner, y growing downwards (as
 a ruler on the sheet reads, and as pymupdf reports positions); font sizes are
 in points. ``placement`` tells where sticker number ``i`` of a run lands.
+
+Words are not data here: a text line either shows a placeholder (``{id}``,
+``{domain}``) or names a message of ``messages.MESSAGES``, which is printed in
+the batch's language from the app's catalogs. ``stock_name`` names a sticker
+stock for people ("A4 sheet, 3×7 labels, 63.5×38.1 mm") from its paper, grid
+and label size.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from stickerreg import qr
+from stickerreg.printing import messages
+from stickerreg.printing.messages import MESSAGES, Texts
 
 MM_PER_PT = 25.4 / 72
 QR_MIN_MM = 15.0
@@ -40,6 +48,10 @@ ASCENT, DESCENT = 0.75, 0.25
 PLACEHOLDERS = frozenset({"id", "domain"})
 ALIGNMENTS = ("left", "center", "right")
 SHAPES = ("rect", "round")
+# Paper a sheet layout is printed on, by its usual name, and its size in mm; a roll
+# prints one label per page, so its page is the label.
+PAPER_SIZES = {"A4": (210.0, 297.0), "A5": (148.0, 210.0), "A6": (105.0, 148.0), "Letter": (215.9, 279.4)}
+ROLL = "roll"
 _TOLERANCE = 1e-6  # mm; the JSON numbers are decimal and must add up exactly
 
 
@@ -133,7 +145,10 @@ class Grid:
 
 @dataclass(frozen=True)
 class TextLine:
-    """One line of text inside a label; ``x``/``width`` bound it, ``align`` places it."""
+    """One line of text inside a label; ``x``/``width`` bound it, ``align`` places it.
+
+    ``text`` is a template of placeholders (``{id}``, ``{domain}``), or, when
+    ``translated``, the English msgid of a message printed in the batch's language."""
 
     text: str
     font: str
@@ -142,6 +157,7 @@ class TextLine:
     baseline: float
     width: float
     align: str = "left"
+    translated: bool = False
 
     def box(self) -> Rect:
         """The area the line may cover, relative to its label."""
@@ -149,8 +165,14 @@ class TextLine:
         return Rect(self.x, self.baseline - ASCENT * size_mm, self.width, (ASCENT + DESCENT) * size_mm)
 
     def fields(self) -> set[str]:
-        """The placeholder names used in ``text``."""
+        """The placeholder names used in ``text`` (none in a translated message)."""
+        if self.translated:
+            return set()
         return {name for _, name, _, _ in string.Formatter().parse(self.text) if name is not None}
+
+    def words(self, texts: Texts) -> str:
+        """What the line prints in ``texts``' language, placeholders still to fill."""
+        return texts(self.text) if self.translated else self.text
 
 
 @dataclass(frozen=True)
@@ -184,6 +206,7 @@ class StickerLayout:
 
     name: str
     description: str
+    paper: str  # a PAPER_SIZES name, or ROLL
     grid: Grid
     shape: str
     qr: Rect  # relative to the label
@@ -238,7 +261,8 @@ class CardFlow:
 
 @dataclass(frozen=True)
 class CardLayout:
-    """Backing cards: one card per sticker set, laid out on a grid like labels."""
+    """Backing cards: one card per sticker set, laid out on a grid like labels. ``title``,
+    ``steps`` and ``ids_heading`` are English msgids, printed in the batch's language."""
 
     name: str
     description: str
@@ -441,14 +465,26 @@ def _grid(data: _Reader, cell: _Reader) -> Grid:
 
 
 def _text_line(raw: Any, where: str) -> TextLine:
-    """Read one label text line."""
+    """Read one label text line: a placeholder ``text`` or a catalog ``message``."""
     data = _Reader(raw, where)
+    if ("text" in data.raw) == ("message" in data.raw):
+        raise LayoutError(f"{where} needs either 'text' (placeholders) or 'message' (a message key)")
+    translated = "message" in data.raw
+    text = _message(data, "message") if translated else data.text("text")
     line = TextLine(
-        data.text("text"), data.choice("font", FONTS), data.number("size"), data.number("x"),
-        data.number("baseline"), data.number("width"), data.choice("align", ALIGNMENTS, "left"),
+        text, data.choice("font", FONTS), data.number("size"), data.number("x"),
+        data.number("baseline"), data.number("width"), data.choice("align", ALIGNMENTS, "left"), translated,
     )  # fmt: skip
     data.done()
     return line
+
+
+def _message(data: _Reader, key: str) -> str:
+    """The English msgid of the message whose key is at ``key``."""
+    name = data.text(key)
+    if name not in MESSAGES:
+        raise LayoutError(f"{data.where}.{key}: no message {name!r}; known: {', '.join(sorted(MESSAGES))}")
+    return MESSAGES[name]
 
 
 def _sticker_layout(name: str, raw: Any) -> StickerLayout:
@@ -467,7 +503,9 @@ def _sticker_layout(name: str, raw: Any) -> StickerLayout:
         reader = _Reader(marks_raw, f"{data.where}.crop_marks")
         marks = CropMarks(reader.number("offset"), reader.number("length"), reader.number("line_width"))
         reader.done()
-    layout = StickerLayout(name, data.text("description"), grid, shape, qr_rect, lines, marks, data.number("bleed"))
+    paper = data.choice("paper", (*PAPER_SIZES, ROLL))
+    layout = StickerLayout(name, data.text("description"), paper, grid, shape, qr_rect, lines, marks,
+                           data.number("bleed"))
     data.done()
     return layout
 
@@ -483,13 +521,14 @@ def _card_layout(name: str, raw: Any) -> CardLayout:
     grid = _grid(data, card)
     card.done()
     title, steps, activation, ids = data.child("title"), data.child("steps"), data.child("activation"), data.child("ids")
-    lines = steps.items("lines")
-    if not all(isinstance(line, str) for line in lines):
-        raise LayoutError(f"{steps.where}.lines must be strings")
+    keys = steps.items("messages")
+    if not all(isinstance(key, str) and key in MESSAGES for key in keys):
+        raise LayoutError(f"{steps.where}.messages must be message keys; known: {', '.join(sorted(MESSAGES))}")
     layout = CardLayout(
         name, data.text("description"), grid, data.number("padding"), data.number("leading"),
-        data.number("section_gap"), title.text("text"), _style(title), tuple(lines), _style(steps),
-        _style(activation), ids.text("heading"), _style(ids, "heading_font", "heading_size"), _style(ids),
+        data.number("section_gap"), _message(title, "message"), _style(title), tuple(MESSAGES[k] for k in keys),
+        _style(steps), _style(activation), _message(ids, "heading"), _style(ids, "heading_font", "heading_size"),
+        _style(ids),
         ids.count("columns"), ids.number("column_gap"), ids.number("leading"), bool(data.optional("cut_guides", False)),
     )  # fmt: skip
     for reader in (data, title, steps, activation, ids):
@@ -504,6 +543,7 @@ def validate_sticker_layout(layout: StickerLayout) -> list[str]:
     """Every reason ``layout`` cannot print correctly (an empty list when it can)."""
     return [
         *_grid_problems(layout.grid, "label"),
+        *_paper_problems(layout),
         *_bleed_problems(layout),
         *_qr_problems(layout),
         *(problem for line in layout.text for problem in _text_problems(layout, line)),
@@ -526,6 +566,19 @@ def _grid_problems(grid: Grid, cell: str) -> list[str]:
             f"past the {grid.page_width:g} x {grid.page_height:g} mm page"
         )
     return problems
+
+
+def _paper_problems(layout: StickerLayout) -> list[str]:
+    """The page is the named paper; a roll's page is its one label."""
+    grid = layout.grid
+    if layout.paper == ROLL:
+        if grid.per_page != 1 or (grid.page_width, grid.page_height) != (grid.cell_width, grid.cell_height):
+            return ["a roll prints one label per page: the page must be the label"]
+        return []
+    width, height = PAPER_SIZES[layout.paper]
+    if abs(grid.page_width - width) > _TOLERANCE or abs(grid.page_height - height) > _TOLERANCE:
+        return [f"{layout.paper} paper is {width:g} x {height:g} mm, not {grid.page_width:g} x {grid.page_height:g}"]
+    return []
 
 
 def _bleed_problems(layout: StickerLayout) -> list[str]:
@@ -592,6 +645,10 @@ def _text_problems(layout: StickerLayout, line: TextLine) -> list[str]:
     unknown = line.fields() - PLACEHOLDERS
     if unknown:
         problems.append(f"{where} uses unknown placeholder(s) {', '.join(sorted(unknown))}")
+    if line.translated and messages.placeholders(line.text):
+        problems.append(f"{where}: a label prints this message as it is, without placeholders")
+    if not line.translated and any(char.isalpha() for char in _literal(line.text)):
+        problems.append(f"{where}: words come from the message catalog; name one with 'message'")
     if line.size <= 0 or line.width <= 0:
         problems.append(f"{where} needs a positive size and width")
         return problems
@@ -602,6 +659,11 @@ def _text_problems(layout: StickerLayout, line: TextLine) -> list[str]:
     if "id" in line.fields():
         problems.extend(_id_line_problems(line, where))
     return problems
+
+
+def _literal(template: str) -> str:
+    """The characters of ``template`` outside its placeholders."""
+    return "".join(literal for literal, _, _, _ in string.Formatter().parse(template))
 
 
 def _id_line_problems(line: TextLine, where: str) -> list[str]:
@@ -665,7 +727,20 @@ def validate_card_layout(layout: CardLayout) -> list[str]:
     elif layout.flow().id_rows < 1:
         problems.append("no room left on the card for the sticker IDs")
     for line in (layout.title, *layout.steps, layout.ids_heading):
-        fields = {name for _, name, _, _ in string.Formatter().parse(line) if name is not None}
-        if fields - {"domain"}:
-            problems.append(f"card text {line!r} may only use the {{domain}} placeholder")
+        if messages.placeholders(line) - messages.PLACEHOLDERS:
+            problems.append(f"card text {line!r} may only use the %(domain)s placeholder")
     return problems
+
+
+# --- names for people -----------------------------------------------------------------
+
+
+def stock_name(layout: StickerLayout, texts: Texts) -> str:
+    """The stock as people name it, in ``texts``' language: "A4 sheet, 3×7 labels,
+    63.5×38.1 mm", "A4-ark, 3×7 etiketter, 63,5×38,1 mm", "Label roll, 50×30 mm"."""
+    grid = layout.grid
+    width, height = texts.number(grid.cell_width), texts.number(grid.cell_height)
+    if layout.paper == ROLL:
+        return texts(messages.ROLL, width=width, height=height)
+    sheet = messages.SHEET_ROUND if layout.shape == "round" and width == height else messages.SHEET
+    return texts(sheet, paper=layout.paper, columns=grid.columns, rows=grid.rows, width=width, height=height)

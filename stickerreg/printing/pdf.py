@@ -11,7 +11,9 @@ only knows this one shape is many times faster (see ``bench/bench_pdf.py``).
   runs (``x y w 1 re`` in module units, placed by one ``cm``), filled once.
   Its quiet zone is kept free by the layout (see ``stickerreg.printing.layouts``).
 * Text is real text in the standard Helvetica and Courier fonts (no
-  embedding), so it can be selected, searched and checked by tests.
+  embedding), so it can be selected, searched and checked by tests. Its words
+  come from the message catalogs in the run's ``language`` (``messages``),
+  looked up once per run, not per sticker.
 * Modules come from ``qr.matrix_rows``, the fast encoder; a code repeated in
   a run is encoded once (see ``_RunCache``).
 
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from stickerreg import codes, qr
+from stickerreg.printing import messages
 from stickerreg.printing.layouts import (
     DISPLAY_ID_LENGTH,
     MM_PER_PT,
@@ -122,8 +125,10 @@ def render_stickers(
     crop_marks: bool = False,
     progress: ProgressCallback | None = None,
     workers: int = 1,
+    language: str = messages.DEFAULT_LANGUAGE,
 ) -> None:
-    """Write a PDF with one sticker per ``(code, url)`` of ``items`` to ``out``.
+    """Write a PDF with one sticker per ``(code, url)`` of ``items`` to ``out``, its
+    words in ``language`` (``sv`` or ``en``).
 
     ``url`` is the QR payload (``qr.sticker_url``) and must end in ``/S/<code>``;
     sticker ``i`` lands where ``layout.placement(i)`` says. ``items`` is read
@@ -139,7 +144,7 @@ def render_stickers(
         raise ValueError(f"layout {resolved.name!r} has no room for crop marks")
     if workers < 1:
         raise ValueError("workers must be at least 1")
-    painter = _StickerPainter(resolved, crop_marks)
+    painter = _StickerPainter(resolved, crop_marks, messages.for_language(language))
     chunks = _chunks(items, resolved.per_page)
     pages = _painted(painter, chunks) if workers == 1 else _painted_in_pool(painter, chunks, workers)
     _write_pages(out, pages, resolved.grid, progress, "stickers")
@@ -151,16 +156,19 @@ def render_cards(
     layout: CardLayout | str = DEFAULT_CARD_LAYOUT,
     *,
     progress: ProgressCallback | None = None,
+    language: str = messages.DEFAULT_LANGUAGE,
 ) -> None:
     """Write a PDF of backing cards, one per sticker set, to ``out``.
 
     Each card shows the set's display IDs, the activation code and three lines
-    on how to claim the set. Streams like ``render_stickers``; ``progress`` gets
-    the number of cards written after each page. Raises ValueError for an empty
-    run, an invalid sticker code, or a set with more IDs than a card holds.
+    on how to claim the set, in ``language``. Streams like ``render_stickers``;
+    ``progress`` gets the number of cards written after each page. Raises
+    ValueError for an empty run, an invalid sticker code, or a set with more IDs
+    than a card holds.
     """
     resolved = card_layout(layout) if isinstance(layout, str) else layout
-    pages = ((_compress(_card_page(resolved, page)), len(page)) for page in _chunks(cards, resolved.per_page))
+    texts = messages.for_language(language)
+    pages = ((_compress(_card_page(resolved, page, texts)), len(page)) for page in _chunks(cards, resolved.per_page))
     _write_pages(out, pages, resolved.grid, progress, "cards")
 
 
@@ -471,21 +479,22 @@ class _StickerPainter:
     """Builds the content stream of sticker pages for one layout.
 
     Everything that is the same from sheet to sheet is formatted once: the
-    ``cm`` of each slot, lines without placeholders, the domain lines per
-    domain, and the text operators in front of each display ID (an ID is
-    always 14 Courier characters, so its size and place never change).
+    ``cm`` of each slot, lines without placeholders (their words translated
+    here, once), the domain lines per domain, and the text operators in front
+    of each display ID (an ID is always 14 Courier characters, so its size and
+    place never change).
     """
 
     DOMAIN_CACHE = 4096  # (slot, domain) entries; more domains than that in a run is absurd
 
-    def __init__(self, layout: StickerLayout, crop_marks: bool) -> None:
+    def __init__(self, layout: StickerLayout, crop_marks: bool, texts: messages.Texts) -> None:
         self.layout, self.height = layout, layout.grid.page_height
         self.slots = [layout.placement(slot) for slot in range(layout.per_page)]
         self.symbols = _RunCache()
         self.transforms: dict[tuple[int, int], str] = {}
         self.marks = _crop_marks(layout, self.height) if crop_marks else ""
-        self.static = ["".join(self._line(spot, line, line.text) for line in layout.text if not line.fields())
-                       for spot in self.slots]  # fmt: skip
+        static = [(line, line.words(texts)) for line in layout.text if not line.fields()]
+        self.static = ["".join(self._line(spot, line, words) for line, words in static) for spot in self.slots]
         self.id_prefixes = [self._id_prefix(spot) for spot in self.slots]
         self.domain_lines = [line for line in layout.text if line.fields() == {"domain"}]
         self.domain_text: dict[tuple[int, str], str] = {}
@@ -563,17 +572,17 @@ def _segments(lines: Iterable[tuple[float, float, float, float]], page_height: f
 # --- card pages --------------------------------------------------------------------------
 
 
-def _card_page(layout: CardLayout, cards: list[Card]) -> bytes:
+def _card_page(layout: CardLayout, cards: list[Card], texts: messages.Texts) -> bytes:
     """Content stream (uncompressed) of one page of backing cards."""
     parts = ["0 g\n"]
     for slot, card in enumerate(cards):
-        parts.append(_card(layout, layout.grid.cell(slot), card))
+        parts.append(_card(layout, layout.grid.cell(slot), card, texts))
     if layout.cut_guides and layout.per_page > 1:
         parts.append(_cut_guides(layout))
     return "".join(parts).encode("cp1252", errors="replace")
 
 
-def _card(layout: CardLayout, cell: Rect, card: Card) -> str:
+def _card(layout: CardLayout, cell: Rect, card: Card, texts: messages.Texts) -> str:
     """Title, claim steps, activation code and the set's IDs, stacked as ``layout.flow`` says."""
     if len(card.codes) > layout.capacity:
         raise ValueError(f"a card of layout {layout.name!r} lists at most {layout.capacity} sticker IDs")
@@ -585,11 +594,11 @@ def _card(layout: CardLayout, cell: Rect, card: Card) -> str:
         size, _ = _fit(style.font, style.size, text, width - (x - left))
         return _text(style.font, size, x, cell.y + baseline, height, text)
 
-    parts = [line(layout.title_style, flow.title, layout.title)]
+    parts = [line(layout.title_style, flow.title, texts(layout.title))]
     for baseline, step in zip(flow.steps, layout.steps, strict=True):
-        parts.append(line(layout.steps_style, baseline, step.format(domain=domain)))
+        parts.append(line(layout.steps_style, baseline, texts(step, domain=domain)))
     parts.append(line(layout.activation_style, flow.activation, card.activation_code))
-    parts.append(line(layout.ids_heading_style, flow.ids_heading, layout.ids_heading))
+    parts.append(line(layout.ids_heading_style, flow.ids_heading, texts(layout.ids_heading)))
     pitch = layout.id_column_width + layout.id_column_gap
     for number, code in enumerate(card.codes):
         row, column = divmod(number, layout.id_columns)

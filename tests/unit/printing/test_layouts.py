@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from stickerreg.printing import layouts
+from stickerreg.printing import layouts, messages
 
 BUNDLED = json.loads(resources.files("stickerreg.printing").joinpath("layouts.json").read_text(encoding="utf-8"))
 
@@ -203,3 +203,56 @@ def test_load_reads_a_file(tmp_path) -> None:
     path.write_text("{", encoding="utf-8")
     with pytest.raises(layouts.LayoutError, match="not JSON"):
         layouts.load(path)
+
+
+# --- words come from the catalogs, names from the data ---------------------------------------
+
+
+def test_layouts_json_holds_no_printed_words() -> None:
+    for layout in BUNDLED["stickers"].values():
+        for line in layout["text"]:
+            assert "message" in line or line["text"] in ("{id}", "{domain}"), line
+    for card in BUNDLED["cards"].values():
+        assert set(card["title"]) >= {"message"} and "text" not in card["title"]
+        assert all(key in messages.MESSAGES for key in card["steps"]["messages"])
+        assert card["ids"]["heading"] in messages.MESSAGES
+
+
+def test_a_line_of_literal_words_is_refused() -> None:
+    line = {"text": "Found me?", "font": "Helvetica-Bold", "size": 9.0, "x": 35.0, "baseline": 12.0, "width": 26.5}
+    refused("stickers.a4-3x7.text.0", line, "words come from the message catalog")
+    refused("stickers.a4-3x7.text.0", {**line, "text": "www.{domain}"}, "words come from the message catalog")
+    refused("stickers.a4-3x7.text.0", {**line, "text": "{domain}", "message": "found_me"}, "either 'text'")
+    del line["text"]
+    refused("stickers.a4-3x7.text.0", {**line, "message": "hello"}, "no message 'hello'")
+    refused("stickers.a4-3x7.text.0", {**line, "message": "claim_go_to"}, "without placeholders")
+    refused("cards.card-a6.steps.messages", ["claim_go_to", "nope"], "must be message keys")
+    refused("cards.card-a6.title.message", "card title", "no message 'card title'")
+
+
+def test_the_paper_must_be_the_page() -> None:
+    refused("stickers.a4-3x7.paper", "A5", "A5 paper is 148 x 210 mm, not 210 x 297")
+    refused("stickers.a4-3x7.paper", "roll", "the page must be the label")
+    refused("stickers.a4-3x7.paper", "B4", "must be one of")
+    refused("stickers.a4-3x7.paper", None, "missing 'paper'")
+
+
+@pytest.mark.parametrize(
+    ("name", "swedish", "english"),
+    [("a4-3x7", "A4-ark, 3×7 etiketter, 63,5×38,1 mm", "A4 sheet, 3×7 labels, 63.5×38.1 mm"),
+     ("square-25", "A4-ark, 7×10 etiketter, 25×25 mm", "A4 sheet, 7×10 labels, 25×25 mm"),
+     ("round-25", "A4-ark, 7×10 runda etiketter, Ø 25 mm", "A4 sheet, 7×10 round labels, Ø 25 mm"),
+     ("roll-50x30", "Etikettrulle, 50×30 mm", "Label roll, 50×30 mm")],
+)
+def test_each_stock_has_a_name_with_its_size_in_each_language(name, swedish, english) -> None:
+    layout = layouts.sticker_layout(name)
+    assert layouts.stock_name(layout, messages.for_language("sv")) == swedish
+    assert layouts.stock_name(layout, messages.for_language("en")) == english
+
+
+def test_the_name_is_built_from_the_layouts_data() -> None:
+    document = json.loads(changed("stickers.a4-3x7.rows", 6))
+    document["stickers"]["a4-3x7"]["label"]["height"] = 37.2
+    layout = layouts.loads(json.dumps(document)).stickers["a4-3x7"]
+    assert layouts.stock_name(layout, messages.for_language("sv")) == "A4-ark, 3×6 etiketter, 63,5×37,2 mm"
+    assert layouts.stock_name(layout, messages.for_language("en")) == "A4 sheet, 3×6 labels, 63.5×37.2 mm"

@@ -18,7 +18,7 @@ from PIL import Image
 from qrcode import util as qrcode_util
 
 from stickerreg import codes, qr
-from stickerreg.printing import layouts, pdf
+from stickerreg.printing import layouts, messages, pdf
 
 BASE_URL = "https://stickerreg.se"
 PT_PER_MM = 72 / 25.4
@@ -146,19 +146,37 @@ def test_each_label_carries_its_display_id_as_real_text(layout_name) -> None:
         assert codes.display(code) in text
 
 
+HINTS = {"sv": "Hittat mig? Skanna eller besök STICKERREG.SE", "en": "Found me? Scan or visit STICKERREG.SE"}
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
 @pytest.mark.parametrize("layout_name", ["a4-3x7", "roll-50x30"])
-def test_labels_tell_the_finder_where_to_go(layout_name) -> None:
+def test_labels_tell_the_finder_where_to_go_in_the_runs_language(layout_name, language) -> None:
     layout = layouts.sticker_layout(layout_name)
-    document = open_pdf(render(sample_items(3), layout_name))
+    document = open_pdf(render(sample_items(3), layout_name, language=language))
     spot = layout.placement(2)
     words = " ".join(document[spot.page_index].get_textbox(pt_rect(spot.label)).split())
-    assert "Found me? Scan or visit STICKERREG.SE" in words
+    assert HINTS[language] in words
+    other = HINTS["en" if language == "sv" else "sv"]
+    assert other.split(" STICKERREG")[0] not in " ".join(page.get_text() for page in document)
+
+
+def test_labels_are_swedish_unless_english_is_asked_for() -> None:
+    document = open_pdf(render(sample_items(1), "a4-3x7"))
+    assert "Hittat mig?" in document[0].get_text() and "Found me?" not in document[0].get_text()
+
+
+def test_a_language_without_printed_texts_is_refused() -> None:
+    with pytest.raises(messages.UnknownLanguage, match="sv, en"):
+        render(sample_items(1), "a4-3x7", language="de")
+    with pytest.raises(messages.UnknownLanguage):
+        pdf.render_cards(io.BytesIO(), sample_cards(1), language="fr")
 
 
 def test_text_stays_inside_its_label_and_off_the_quiet_zone() -> None:
     layout = layouts.sticker_layout("a4-3x7")
     items = sample_items(21)
-    page = open_pdf(render(items, layout))[0]
+    page = open_pdf(render(items, layout, language="en"))[0]
     words = [mm_rect(pymupdf.Rect(word[:4])) for word in page.get_text("words")]
     assert len(words) == 21 * 7  # Found me? / Scan or visit / domain / ID
     for spot in map(layout.placement, range(21)):
@@ -326,11 +344,20 @@ def sample_cards(count: int, per_card: int = 10) -> list[pdf.Card]:
     ]
 
 
-def test_cards_show_the_activation_code_every_id_and_how_to_claim() -> None:
+CARD_TEXTS = {
+    "sv": ["Dina Stickerreg-dekaler", "1. Gå till STICKERREG.SE/account/claim", "2. Skriv in valfritt dekal-ID från kortet",
+           "3. Skriv in den här aktiveringskoden:", "Dekal-ID:n i det här setet"],
+    "en": ["Your Stickerreg stickers", "1. Go to STICKERREG.SE/account/claim", "2. Enter any sticker ID from this card",
+           "3. Enter this activation code:", "Sticker IDs in this set"],
+}
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_cards_show_the_activation_code_every_id_and_how_to_claim(language) -> None:
     layout = layouts.card_layout("cards-a4-4up")
     cards = sample_cards(5)
     out = io.BytesIO()
-    pdf.render_cards(out, cards, layout)
+    pdf.render_cards(out, cards, layout, language=language)
     document = open_pdf(out.getvalue())
     assert len(document) == 2
     for number, card in enumerate(cards):
@@ -338,8 +365,9 @@ def test_cards_show_the_activation_code_every_id_and_how_to_claim() -> None:
         text = document[page_index].get_textbox(pt_rect(layout.grid.cell(slot)))
         assert card.activation_code in text  # parentheses and backslash escaped correctly
         assert all(codes.display(code) in text for code in card.codes)
-        assert "Go to STICKERREG.SE/account/claim" in text
-        assert "Enter any sticker ID" in text and "activation code" in text
+        lines = [" ".join(line.split()) for line in text.splitlines()]
+        assert all(expected in lines for expected in CARD_TEXTS[language]), lines
+        assert not any(other in lines for other in CARD_TEXTS["en" if language == "sv" else "sv"])
 
 
 def test_one_card_per_page_on_a6() -> None:
