@@ -293,11 +293,14 @@ def _usage(error: PrintshopError) -> click.UsageError:
 @click.option("--set-size", required=True, type=click.IntRange(1, batches.MAX_SET_SIZE), help="Stickers per set.")
 @click.option("--layout", required=True, help="Label stock, e.g. a4-3x7.")
 @click.option("--product", required=True, help="Product text for the manifest and the batch list.")
-def batch_create(count: int, set_size: int, layout: str, product: str) -> None:
+@click.option("--language", type=click.Choice(batches.LANGUAGES), default=batches.DEFAULT_LANGUAGE, show_default=True,
+              help="Language printed on the stickers and backing cards.")
+def batch_create(count: int, set_size: int, layout: str, product: str, language: str) -> None:
     """Create and mint a batch; prints only its public id (for scripts)."""
     with db.session_scope(_engine()) as session:
         try:
-            batch = batches.create_and_mint(session, count=count, set_size=set_size, layout=layout, product=product)
+            batch = batches.create_and_mint(session, count=count, set_size=set_size, layout=layout, product=product,
+                                            language=language)
         except PrintshopError as error:
             raise _usage(error) from None
         session.commit()
@@ -306,11 +309,13 @@ def batch_create(count: int, set_size: int, layout: str, product: str) -> None:
 
 @batch_group.command("list")
 def batch_list() -> None:
-    """The newest batches: id, status, count, set size, layout and product."""
+    """The newest batches: id, status, count, set size, language, product, and the label
+    stock's id and name."""
     with db.session_scope(_engine()) as session:
         for batch in batches.list_batches(session):
-            click.echo(f"{batch.public_id}  {batch.status:<9} {batch.count:>6} x{batch.set_size:<3} "
-                       f"{batch.layout:<12} {batch.product}")
+            stock = batches.stock_name(batch.layout, "en")
+            click.echo(f"{batch.public_id}  {batch.status:<9} {batch.count:>6} x{batch.set_size:<3} {batch.language}  "
+                       f"{batch.product}  [{batch.layout}: {stock}]")
 
 
 @batch_group.command("export")

@@ -27,7 +27,8 @@ class JobStatus(StrEnum):
 
 
 class Batch(SQLModel, table=True):
-    """A print run: `count` stickers in sets of `set_size`, laid out for one label stock."""
+    """A print run: `count` stickers in sets of `set_size`, laid out for one label stock,
+    their words and backing cards printed in `language` (sv or en)."""
 
     __tablename__ = "batches"
 
@@ -37,6 +38,7 @@ class Batch(SQLModel, table=True):
     count: int
     set_size: int
     layout: str = Field(max_length=40)
+    language: str = Field(default="sv", max_length=8)
     status: str = Field(default=BatchStatus.DRAFT.value, max_length=16)
     reprint_of_id: int | None = Field(default=None, foreign_key="batches.id", ondelete="SET NULL")
     created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

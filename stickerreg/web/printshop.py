@@ -16,11 +16,12 @@ from __future__ import annotations
 import threading
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from stickerreg.models import Batch, BatchStatus, ExportJob, JobStatus, Role
@@ -29,6 +30,7 @@ from stickerreg.services.printshop import (
     ExportRefused,
     IllegalTransition,
     PrintshopError,
+    UnknownLanguage,
     UnknownLayout,
     VoidRefused,
     batches,
@@ -72,6 +74,8 @@ FORMAT_LABELS = {
     "csv": _l("Manifest (CSV)"),
     "svg": _l("QR codes (SVG, zip)"),
 }
+# The languages a batch prints in, as the reader's language names them.
+LANGUAGE_LABELS = {"sv": _l("Swedish"), "en": _l("English")}
 JOB_LABELS = {
     JobStatus.QUEUED: _l("Waiting to start"),
     JobStatus.RUNNING: _l("Exporting"),
@@ -91,6 +95,8 @@ def printshop_helpers() -> dict:
     """Labels the print-shop templates share."""
     return {
         "status_label": lambda status: str(STATUS_LABELS.get(status, status)),
+        "stock_name": lambda layout: batches.stock_name(layout, _reader_language()),
+        "language_label": lambda language: str(LANGUAGE_LABELS.get(language, language)),
         "format_labels": FORMAT_LABELS,
         "action_labels": ACTION_LABELS,
         "action_help": ACTION_HELP,
@@ -103,7 +109,8 @@ def printshop_helpers() -> dict:
 
 
 class NewBatchForm(FlaskForm):
-    """How many stickers, in sets of how many, on which label stock, for which product."""
+    """How many stickers, in sets of how many, on which label stock, for which product, and
+    the language printed on the stickers and backing cards."""
 
     count = IntegerField(
         _l("Number of stickers"),
@@ -116,6 +123,8 @@ class NewBatchForm(FlaskForm):
                     NumberRange(1, batches.MAX_SET_SIZE, _l("A set holds %(min)d to %(max)d stickers."))],
     )
     layout = SelectField(_l("Label stock"), validate_choice=True)
+    language = SelectField(_l("Language on stickers and cards"), validate_choice=True, default=batches.DEFAULT_LANGUAGE,
+                           choices=[SelectChoice(code, LANGUAGE_LABELS[code]) for code in batches.LANGUAGES])
     product = StringField(
         _l("Product"), filters=[clean_text],
         validators=[DataRequired(_l("Name the product.")),
@@ -124,7 +133,7 @@ class NewBatchForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.layout.choices = [(name, name) for name in batches.layout_names()]
+        self.layout.choices = [SelectChoice(name, label) for name, label in batches.layout_choices(_reader_language())]
 
 
 class MarkForm(FlaskForm):
@@ -189,7 +198,8 @@ def new_batch():
         return render("printshop/new.html", form=form), 200 if request.method == "GET" else 422
     try:
         batch = batches.create_and_mint(g.db, count=form.count.data, set_size=form.set_size.data,
-                                         layout=form.layout.data, product=form.product.data, actor=g.user)
+                                         layout=form.layout.data, product=form.product.data,
+                                         language=form.language.data, actor=g.user)
     except PrintshopError as error:
         form.form_errors.append(problem(error))
         return render("printshop/new.html", form=form), 422
@@ -291,15 +301,16 @@ def download(public_id: str):
 
 
 def _batch_page(batch: Batch, *, void_form: VoidForm | None = None, export_error: str | None = None):
-    """The batch page with its history, counts, exports and forms."""
-    moves = [status for status in ACTION_LABELS if batches.can_move(batch, status)]
+    """The batch page: facts, exports, the one next step, misprints, voiding the whole
+    batch (small and last: it is rare and final) and the history."""
     return render(
         "printshop/batch.html",
         batch=batch,
         events=batches.events(g.db, batch),
         set_count=batches.set_count(g.db, batch),
         sticker_counts=batches.sticker_counts(g.db, batch),
-        moves=moves,
+        next_step=batches.next_status(batch),
+        voidable=batches.can_move(batch, BatchStatus.VOIDED),
         jobs=exports.jobs_of(g.db, batch),
         original=g.db.get(Batch, batch.reprint_of_id) if batch.reprint_of_id else None,
         reprints=batches.reprints_of(g.db, batch),
@@ -317,6 +328,11 @@ def _export_refused(batch: Batch, message: str):
     if is_htmx():
         return render("printshop/_export_error.html", message=message)
     return _batch_page(batch, export_error=message)
+
+
+def _reader_language() -> str:
+    """The language the page is shown in (sv or en)."""
+    return get_locale().language
 
 
 def _export_dir():
@@ -350,6 +366,8 @@ def problem(error: PrintshopError) -> str:
                  status=STATUS_LABELS.get(details.get("status"), details.get("status", "")))
     if isinstance(error, UnknownLayout):
         return _("Choose one of the label stocks in the list.")
+    if isinstance(error, UnknownLanguage):
+        return _("Choose Swedish or English for the stickers and cards.")
     if isinstance(error, VoidRefused):
         return _void_problem(details)
     return _("That didn't work. Check the values and try again.")

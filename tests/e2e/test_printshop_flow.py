@@ -35,7 +35,7 @@ def sign_in(page: Page) -> None:
     page.get_by_label("Email", exact=True).fill(EMAIL)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/account/$"))
+    expect(page).to_have_url(re.compile(r"/(account|printshop)/$"))  # staff may land in the print shop
 
 
 def test_print_shop_user_creates_a_batch_and_downloads_its_pdf(desktop: Page, session, print_shop_user, exports_in,
@@ -49,6 +49,8 @@ def test_print_shop_user_creates_a_batch_and_downloads_its_pdf(desktop: Page, se
     page.get_by_label("Number of stickers").fill("42")
     page.get_by_label("Stickers per set").fill("6")
     page.get_by_label("Label stock").select_option("a4-3x7")
+    expect(page.get_by_label("Label stock")).to_contain_text("A4 sheet, 3×7 labels, 63.5×38.1 mm")
+    expect(page.get_by_label("Language on stickers and cards")).to_have_value("sv")  # Swedish unless asked
     page.get_by_label("Product").fill("Nyckelbricka, blå")
     page.get_by_role("button", name="Create and mint").click()
 
@@ -98,3 +100,46 @@ def test_without_javascript_the_refresh_link_shows_the_finished_export(new_phone
         page.get_by_role("link", name="Refresh").click()
         page.wait_for_timeout(200)
     expect(page.get_by_role("button", name="Download")).to_be_visible()
+
+
+def test_the_batch_page_leads_with_exports_and_keeps_voiding_small_last_and_confirmed(desktop: Page, session,
+                                                                                       print_shop_user, screenshot):
+    batch = batches.create_and_mint(session, count=6, set_size=3, layout="a4-3x7", product="Tag")
+    session.commit()
+    page = desktop
+    sign_in(page)
+    page.goto(f"/printshop/batches/{batch.public_id}")
+    next_step = page.get_by_role("region", name="Next step")
+    primary = next_step.get_by_role("button")
+    expect(primary).to_have_count(1)
+    expect(primary).to_have_text("Mark as exported…")
+    void = page.get_by_role("button", name="Void the whole batch…")
+    screenshot(page, "batch-page")
+
+    tops = [page.get_by_role("heading", name=name, exact=True).bounding_box()["y"]
+            for name in ("Exports", "Next step", "Misprints")]
+    void_box, primary_box = void.bounding_box(), primary.bounding_box()
+    assert tops == sorted(tops) and tops[1] < primary_box["y"] < tops[2] < void_box["y"]
+    assert page.get_by_role("heading", name="History").bounding_box()["y"] > void_box["y"]
+
+    def style(locator, prop: str) -> str:
+        return locator.evaluate(f"element => getComputedStyle(element).{prop}")
+
+    assert style(void, "backgroundColor") == "rgba(0, 0, 0, 0)"  # outline: no fill
+    assert style(primary, "backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert style(void, "color") != style(primary, "backgroundColor")  # muted, not the primary colour
+    assert float(style(void, "fontSize").removesuffix("px")) < float(style(primary, "fontSize").removesuffix("px"))
+    assert void_box["height"] < primary_box["height"] and void_box["width"] < primary_box["width"]
+
+    void.click()  # htmx swaps the confirmation in where the button was
+    confirm = page.get_by_role("button", name="Void the whole batch", exact=True)
+    expect(confirm).to_be_visible()
+    confirm.click()
+    expect(page.get_by_text("Tick the box to confirm.")).to_be_visible()
+    session.refresh(batch)
+    assert batch.status == "minted"
+    page.get_by_label("Yes, I have checked the batch").check()
+    page.get_by_role("button", name="Void the whole batch", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("is now: Void")
+    session.refresh(batch)
+    assert batch.status == "voided"

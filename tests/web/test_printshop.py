@@ -248,6 +248,103 @@ def test_void_errors_are_explained(app, session, staff_browser, batch, data, mes
     assert batches.reprints_of(session, batch) == []
 
 
+# --- what the batch page puts first ------------------------------------------------------------
+
+
+def sections(page_html: str) -> list[str]:
+    """The ids of the batch page's parts, in the order they come."""
+    return re.findall(r'<(?:section|div) id="(batch-[a-z-]+)"', page_html)
+
+
+def part(page_html: str, part_id: str) -> str:
+    """The HTML of one part of the batch page, up to the next part."""
+    start = page_html.index(f'id="{part_id}"')
+    following = [page_html.find(f'id="{other}"', start + 1) for other in sections(page_html) if other != part_id]
+    return page_html[start:min([i for i in following if i > start] or [len(page_html)])]
+
+
+def action_links(page_html: str) -> list[tuple[str, str]]:
+    """(to, class) of every link to a step of the batch's life."""
+    return re.findall(r'<a href="/printshop/batches/[^/]+/mark\?to=([a-z]+)" role="button" class="([^"]*)"', page_html)
+
+
+def test_the_batch_page_puts_exports_first_then_the_one_next_step_and_voiding_last(staff_browser, batch):
+    html_ = staff_browser.get(f"/printshop/batches/{batch.public_id}").get_data(as_text=True)
+    assert sections(html_) == ["batch-exports", "batch-actions", "batch-void", "batch-void-all", "batch-history"]
+    assert action_links(part(html_, "batch-actions")) == [("exported", "next-step")]  # primary: Pico's default
+    assert action_links(part(html_, "batch-void-all")) == [("voided", "secondary outline")]
+    assert "Mark as exported…" in part(html_, "batch-actions") and "Void" not in part(html_, "batch-actions")
+
+
+def test_the_next_step_is_always_the_batchs_real_next_status(session, staff_browser, batch):
+    url = f"/printshop/batches/{batch.public_id}"
+    for status, expected in [(BatchStatus.EXPORTED, "printed"), (BatchStatus.PRINTED, "shipped")]:
+        batches.mark(session, batch, status)
+        session.commit()
+        html_ = staff_browser.get(url).get_data(as_text=True)
+        assert [to for to, _ in action_links(part(html_, "batch-actions"))] == [expected]
+        assert [to for to, _ in action_links(html_)] == [expected, "voided"]
+    batches.mark(session, batch, BatchStatus.SHIPPED)
+    session.commit()
+    html_ = staff_browser.get(url).get_data(as_text=True)
+    assert action_links(html_) == [] and "batch-void-all" not in html_  # shipped: nothing to do, nothing to void
+    assert "nothing more to do" in visible(staff_browser.get(url))
+
+
+def test_voiding_the_whole_batch_is_still_confirmed_first(session, staff_browser, batch):
+    url = f"/printshop/batches/{batch.public_id}/mark"
+    confirm = staff_browser.get(url + "?to=voided")
+    assert "Yes, I have checked the batch" in visible(confirm) and "none of its stickers can ever be claimed" in visible(
+        confirm)
+    assert re.search(r'<button type="submit" class="danger">Void the whole batch</button>', confirm.get_data(as_text=True))
+    token = csrf_token(staff_browser, url + "?to=voided")
+    unconfirmed = staff_browser.post(url, data={"csrf_token": token, "to": "voided"}, headers={"HX-Request": "true"})
+    assert unconfirmed.status_code == 422 and "Tick the box to confirm." in visible(unconfirmed)
+    session.refresh(batch)
+    assert batch.status == BatchStatus.MINTED
+
+
+# --- label stocks and the printed language ---------------------------------------------------------
+
+STOCK = {"sv": "A4-ark, 3×7 etiketter, 63,5×38,1 mm", "en": "A4 sheet, 3×7 labels, 63.5×38.1 mm"}
+ROLL = {"sv": "Etikettrulle, 50×30 mm", "en": "Label roll, 50×30 mm"}
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_label_stocks_are_named_with_their_size_on_every_page(staff_browser, batch, lang):
+    other = "en" if lang == "sv" else "sv"
+    for url in (f"/printshop/batches/{batch.public_id}", "/printshop/"):
+        text = visible(staff_browser.get(f"{url}?lang={lang}"))
+        assert STOCK[lang] in text and STOCK[other] not in text and LAYOUT not in text, url
+    form = staff_browser.get(f"/printshop/batches/new?lang={lang}").get_data(as_text=True)
+    assert f'<option selected value="{LAYOUT}">{STOCK[lang]}</option>' in form or \
+        f'<option value="{LAYOUT}">{STOCK[lang]}</option>' in form
+    assert f'<option value="roll-50x30">{ROLL[lang]}</option>' in form
+
+
+def test_the_batch_list_and_page_say_which_language_the_batch_prints_in(session, staff_browser, batch):
+    english = batches.create_and_mint(session, count=1, set_size=1, layout=LAYOUT, product="Tag", language="en")
+    session.commit()
+    assert "Language Swedish" in visible(staff_browser.get(f"/printshop/batches/{batch.public_id}"))
+    listing = visible(staff_browser.get("/printshop/"))
+    assert f"{english.public_id} Tag Minted 1 in sets of 1 {STOCK['en']} English" in listing
+    assert f"{STOCK['en']} Swedish" in listing
+    assert "Språk Engelska" in visible(staff_browser.get(f"/printshop/batches/{english.public_id}?lang=sv"))
+
+
+def test_the_new_batch_form_prints_in_swedish_unless_english_is_chosen(session, staff_browser):
+    form = staff_browser.get("/printshop/batches/new").get_data(as_text=True)
+    assert re.search(r'<select id="language" name="language"[^>]*><option selected value="sv">Swedish</option>'
+                     r'<option value="en">English</option></select>', form)
+    token = csrf_token(staff_browser, "/printshop/batches/new")
+    data = {"csrf_token": token, "count": "3", "set_size": "3", "layout": LAYOUT, "product": "Tag"}
+    assert staff_browser.post("/printshop/batches/new", data=data).status_code == 303
+    assert staff_browser.post("/printshop/batches/new", data={**data, "language": "en"}).status_code == 303
+    refused = staff_browser.post("/printshop/batches/new", data={**data, "language": "de"})
+    assert refused.status_code == 422 and 'aria-invalid="true"' in refused.get_data(as_text=True)
+    assert sorted(b.language for b in session.exec(select(Batch))) == ["en", "sv"]
+
+
 # --- exports ---------------------------------------------------------------------------------
 
 
@@ -364,7 +461,19 @@ def test_cli_batch_create_prints_only_the_new_batch_id(app, session):
     public_id = result.stdout.strip()
     batch = batches.find_batch(session, public_id)
     assert result.stdout == public_id + "\n"
-    assert (batch.status, batch.count, batches.set_count(session, batch)) == ("minted", 25, 7)
+    assert (batch.status, batch.count, batches.set_count(session, batch), batch.language) == ("minted", 25, 7, "sv")
+
+
+def test_cli_batch_create_takes_the_printed_language_and_list_shows_it_with_the_stock(app, session):
+    result = cli(app, "batch", "create", "--count", "2", "--set-size", "1", "--layout", "roll-50x30",
+                 "--product", "Tag", "--language", "en")
+    assert result.exit_code == 0, result.output
+    assert batches.find_batch(session, result.stdout.strip()).language == "en"
+    refused = cli(app, "batch", "create", "--count", "2", "--set-size", "1", "--layout", LAYOUT, "--product", "X",
+                  "--language", "de")
+    assert refused.exit_code == 2 and "--language" in refused.output
+    listing = cli(app, "batch", "list").stdout
+    assert f"{result.stdout.strip()}  minted         2 x1   en  Tag  [roll-50x30: Label roll, 50×30 mm]" in listing
 
 
 @pytest.mark.parametrize(

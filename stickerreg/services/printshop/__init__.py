@@ -29,6 +29,10 @@ class UnknownLayout(PrintshopError):
     code = "unknown_layout"
 
 
+class UnknownLanguage(PrintshopError):
+    code = "unknown_language"
+
+
 class IllegalTransition(PrintshopError):
     code = "illegal_transition"
 

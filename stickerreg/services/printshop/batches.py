@@ -19,14 +19,17 @@ from stickerreg.models import (
     StickerStatus,
     User,
 )
-from stickerreg.printing import layouts
+from stickerreg.printing import layouts, messages
 from stickerreg.services import stickers
-from stickerreg.services.printshop import IllegalTransition, PrintshopError, UnknownLayout
+from stickerreg.services.printshop import IllegalTransition, PrintshopError, UnknownLanguage, UnknownLayout
 
 MAX_COUNT = 20_000
 MAX_SET_SIZE = 24
 PRODUCT_MAX = 80
 PUBLIC_ID_LENGTH = 12
+# What the stickers and backing cards of a batch can be printed in; Swedish unless asked.
+LANGUAGES = messages.LANGUAGES
+DEFAULT_LANGUAGE = messages.DEFAULT_LANGUAGE
 
 # The forward path; voiding is allowed from every state in it but the last.
 NEXT_STATUS: dict[BatchStatus, BatchStatus] = {
@@ -58,6 +61,20 @@ def sticker_layout(name: str) -> layouts.StickerLayout:
     return found
 
 
+def stock_name(name: str, language: str) -> str:
+    """The stock as people name it, with its size, in `language` ("A4 sheet, 3×7 labels,
+    63.5×38.1 mm"); a stock no longer bundled keeps its id."""
+    found = layouts.bundled().stickers.get(name)
+    if found is None:
+        return name
+    return layouts.stock_name(found, messages.for_language(language if language in LANGUAGES else DEFAULT_LANGUAGE))
+
+
+def layout_choices(language: str) -> list[tuple[str, str]]:
+    """(id, name in `language`) of every stock a batch can be laid out for."""
+    return [(name, stock_name(name, language)) for name in layout_names()]
+
+
 # --- batches --------------------------------------------------------------------------
 
 
@@ -68,9 +85,10 @@ def new_public_id() -> str:
 
 def create_batch(
     session: Session, *, count: int, set_size: int, layout: str, product: str,
-    actor: User | None = None, reprint_of: Batch | None = None,
+    language: str = DEFAULT_LANGUAGE, actor: User | None = None, reprint_of: Batch | None = None,
 ) -> Batch:
-    """A new batch in draft: `count` stickers in sets of `set_size` on the `layout` stock."""
+    """A new batch in draft: `count` stickers in sets of `set_size` on the `layout` stock,
+    printed in `language`."""
     if not 1 <= count <= MAX_COUNT:
         raise PrintshopError(f"a batch holds 1 to {MAX_COUNT} stickers", field="count")
     if not 1 <= set_size <= MAX_SET_SIZE:
@@ -79,8 +97,10 @@ def create_batch(
     if not product or len(product) > PRODUCT_MAX:
         raise PrintshopError(f"the product text is 1 to {PRODUCT_MAX} characters", field="product")
     sticker_layout(layout)
+    if language not in LANGUAGES:
+        raise UnknownLanguage(f"unknown language {language!r}; choose one of {', '.join(LANGUAGES)}", language=language)
     batch = Batch(
-        public_id=new_public_id(), product=product, count=count, set_size=set_size, layout=layout,
+        public_id=new_public_id(), product=product, count=count, set_size=set_size, layout=layout, language=language,
         reprint_of_id=reprint_of.id if reprint_of else None, created_by_id=actor.id if actor else None,
     )
     session.add(batch)
@@ -99,10 +119,12 @@ def mint_batch(session: Session, batch: Batch, *, actor: User | None = None) -> 
 
 
 def create_and_mint(
-    session: Session, *, count: int, set_size: int, layout: str, product: str, actor: User | None = None
+    session: Session, *, count: int, set_size: int, layout: str, product: str, language: str = DEFAULT_LANGUAGE,
+    actor: User | None = None,
 ) -> Batch:
     """What an operator means by "a new batch": created and minted at once."""
-    batch = create_batch(session, count=count, set_size=set_size, layout=layout, product=product, actor=actor)
+    batch = create_batch(session, count=count, set_size=set_size, layout=layout, product=product, language=language,
+                         actor=actor)
     return mint_batch(session, batch, actor=actor)
 
 

@@ -270,13 +270,13 @@ def _write_export(engine, batch: Batch, job: ExportJob, out_dir: Path, base_url:
 def _write_pdf(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, options: dict) -> None:
     with path.open("wb") as out:
         pdf.render_stickers(out, [(item.code, item.url) for item in items], batches.sticker_layout(batch.layout),
-                            progress=progress, **options)
+                            progress=progress, language=batch.language, **options)
 
 
 def _write_cards(path: Path, batch: Batch, items: Sequence[Card], progress, base_url: str, options: dict) -> None:
     printable = [pdf.Card(codes=card.codes, activation_code=card.activation_code, base_url=base_url) for card in items]
     with path.open("wb") as out:
-        pdf.render_cards(out, printable, progress=progress)
+        pdf.render_cards(out, printable, progress=progress, language=batch.language)
 
 
 def _write_csv(path: Path, batch: Batch, items: Sequence[Label], progress, base_url: str, options: dict) -> None:

@@ -33,7 +33,7 @@ def void(
     for sticker in targets:
         sizes[sticker.set_id] = sizes.get(sticker.set_id, 0) + 1
     reprint = batches.create_batch(session, count=len(targets), set_size=batch.set_size, layout=batch.layout,
-                           product=batch.product, actor=actor, reprint_of=batch)
+                                   product=batch.product, language=batch.language, actor=actor, reprint_of=batch)
     batches.mint_sets(session, reprint, [sizes[set_id] for set_id in sorted(sizes)])
     batches.move(session, reprint, BatchStatus.MINTED, actor)
     _forget_dead_sets(session, batch)

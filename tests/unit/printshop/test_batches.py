@@ -24,6 +24,7 @@ from stickerreg.services.printshop import (
     CardsPurged,
     IllegalTransition,
     PrintshopError,
+    UnknownLanguage,
     UnknownLayout,
     batches,
     exports,
@@ -189,3 +190,48 @@ def test_a_cards_job_queued_before_printing_fails_instead_of_printing_codes(sess
     finished = exports.run_export(engine, job.id, tmp_path / "exports", base_url=BASE_URL)
     assert finished.status == JobStatus.FAILED and "activation codes were deleted" in finished.error
     assert not (tmp_path / "exports").exists() or list((tmp_path / "exports").iterdir()) == []
+
+
+# --- language and label stock names ---------------------------------------------------------
+
+
+def test_a_batch_prints_in_swedish_unless_english_is_asked_for(session):
+    assert batches.create_and_mint(session, count=1, set_size=1, layout=LAYOUT, product="X").language == "sv"
+    assert batches.create_and_mint(session, count=1, set_size=1, layout=LAYOUT, product="X", language="en").language == "en"
+    with pytest.raises(UnknownLanguage, match="choose one of sv, en"):
+        batches.create_batch(session, count=1, set_size=1, layout=LAYOUT, product="X", language="de")
+
+
+def test_stocks_are_named_for_people_in_either_language(session):
+    assert batches.stock_name(LAYOUT, "sv") == "A4-ark, 3×7 etiketter, 63,5×38,1 mm"
+    assert batches.stock_name(LAYOUT, "en") == "A4 sheet, 3×7 labels, 63.5×38.1 mm"
+    assert batches.stock_name("gone-2019", "sv") == "gone-2019"  # a stock no longer bundled keeps its id
+    assert batches.stock_name(LAYOUT, "de") == batches.stock_name(LAYOUT, "sv")
+    assert [name for name, _ in batches.layout_choices("en")] == batches.layout_names()
+    assert ("roll-50x30", "Etikettrulle, 50×30 mm") in batches.layout_choices("sv")
+
+
+def test_the_language_migration_keeps_old_batches_english_and_downgrades(tmp_path):
+    """Batches made before batches had a language were printed in English: they stay so."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from stickerreg.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'language.sqlite3'}"
+    config = alembic_config(url)
+    command.upgrade(config, "8d41b7e2c9f3")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO batches (public_id, product, count, set_size, layout, status, created_at) "
+            "VALUES ('OLD000000000', 'Tag', 1, 1, 'a4-3x7', 'minted', '2026-11-30 12:00:00')"))
+    command.upgrade(config, "b7e4a2c91d35")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT language FROM batches")).scalar_one() == "en"
+    command.downgrade(config, "8d41b7e2c9f3")
+    with engine.connect() as connection:
+        assert "language" not in {column["name"] for column in sa.inspect(connection).get_columns("batches")}
+        assert connection.execute(sa.text("SELECT public_id FROM batches")).scalar_one() == "OLD000000000"
+    command.upgrade(config, "head")
+    engine.dispose()

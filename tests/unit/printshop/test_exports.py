@@ -204,3 +204,35 @@ def test_every_qr_in_the_exported_pdf_is_the_manifest_url_of_its_position(sessio
                 if page_index * layout.per_page + slot < len(urls)
             }
             assert decoded == expected
+
+
+# --- the batch's language ------------------------------------------------------------------
+
+PRINTED = {
+    "sv": {"pdf": ["Hittat mig?", "Skanna eller besök"],
+           "cards": ["Dina Stickerreg-dekaler", "1. Gå till LOCALHOST/account/claim",
+                     "3. Skriv in den här aktiveringskoden:", "Dekal-ID:n i det här setet"]},
+    "en": {"pdf": ["Found me?", "Scan or visit"],
+           "cards": ["Your Stickerreg stickers", "1. Go to LOCALHOST/account/claim",
+                     "3. Enter this activation code:", "Sticker IDs in this set"]},
+}
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_stickers_and_backing_cards_are_printed_in_the_batchs_language(session, staff, engine, tmp_path, language):
+    pymupdf = pytest.importorskip("pymupdf")
+    batch = batches.create_and_mint(session, count=4, set_size=2, layout=LAYOUT, product="Tag", language=language,
+                                    actor=staff)
+    session.commit()
+    other = "en" if language == "sv" else "sv"
+    for fmt in ("pdf", "cards"):
+        _, data = export(session, engine, batch, fmt, tmp_path)
+        with pymupdf.open(stream=data, filetype="pdf") as document:
+            text = "\n".join(" ".join(line.split()) for page in document for line in page.get_text().splitlines())
+        assert all(words in text for words in PRINTED[language][fmt]), text
+        assert not any(words in text for words in PRINTED[other][fmt]), text
+
+
+def test_a_reprint_is_printed_in_the_language_of_the_batch_it_replaces(session, staff):
+    batch = batches.create_and_mint(session, count=4, set_size=2, layout=LAYOUT, product="Tag", language="en")
+    assert misprints.void(session, batch, set_numbers=[1], actor=staff).language == "en"
