@@ -166,18 +166,23 @@ def test_owner_signs_up_claims_a_set_and_answers_a_finder(
     expect(from_owner.get_by_text(f"Reward: {REWARD}", exact=True)).to_be_visible()
     expect(from_owner).not_to_contain_text(LABEL)  # the sticker's name is the owner's alone
     finder_page.get_by_label("Your message to the owner").fill(MESSAGE)
+    finder_page.get_by_text("Add where you found it").click()  # folded away: it is optional
     finder_page.get_by_label("Where did you find it?").fill(FOUND_WHERE)
     finder_page.get_by_label("Your email, to hear back").fill(FINDER_EMAIL)
     finder_page.get_by_role("button", name="Send to the owner").click()
     sent = finder_page.get_by_role("status").filter(
         has=finder_page.get_by_role("heading", name="Your message has been sent")
     )
-    link = sent.get_by_role("link")
+    link = sent.get_by_role("button", name="Open the conversation")
     expect(link).to_have_attribute("href", re.compile(rf"^{re.escape(base)}/c/[A-Za-z0-9_-]+$"))
     private_url = link.get_attribute("href")
 
-    # The owner is mailed the message (and, lost mode having alerts on, maybe a scan alert).
-    to_owner = new_emails(smtp_server, drain_outbox, seen=1)
+    # The owner is mailed the message (and, lost mode having alerts on, maybe a scan alert);
+    # the finder gets a receipt with a private link of its own.
+    first_round = new_emails(smtp_server, drain_outbox, seen=1)
+    [receipt] = [email for email in first_round if email["To"] == FINDER_EMAIL]
+    assert "/c/" in body_text(receipt) and MESSAGE not in body_text(receipt)
+    to_owner = [email for email in first_round if email is not receipt]
     assert {email["To"] for email in to_owner} == {OWNER_EMAIL}
     [found_mail] = [email for email in to_owner if email["Subject"] == f"Someone found your item: {LABEL}"]
     # Besides the message, at most the one scan alert an hour allows (the finder opened the page).
@@ -219,7 +224,7 @@ def test_owner_signs_up_claims_a_set_and_answers_a_finder(
     screenshot(owner, "conversation")
 
     # The finder is mailed a fresh private link, never the owner's address.
-    [to_finder] = new_emails(smtp_server, drain_outbox, seen=1 + len(to_owner))
+    [to_finder] = new_emails(smtp_server, drain_outbox, seen=1 + len(first_round))
     assert to_finder["To"] == FINDER_EMAIL
     assert OWNER_REPLY in body_text(to_finder)
     assert OWNER_EMAIL not in everything_in(to_finder)
