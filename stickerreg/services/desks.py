@@ -8,6 +8,7 @@ only as hashes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, func, select, update
@@ -97,6 +98,16 @@ def start_pairing(session: Session, *, desk: Desk, name: str, created_by: User |
     session.add(device)
     session.flush()
     return device, token
+
+
+def default_screen_name(session: Session, desk: Desk, label: Callable[[int], str]) -> str:
+    """A name for the desk's next screen when none is given: `label(n)` ("Screen 2"), n
+    counting the desk's screens so far (revoked ones too), past any name already taken."""
+    names = list(session.exec(select(KioskDevice.name).where(KioskDevice.desk_id == desk.id)))
+    number, taken = len(names) + 1, set(names)
+    while label(number) in taken:
+        number += 1
+    return label(number)
 
 
 def pending_pairing(session: Session, token: str, *, now: datetime | None = None) -> KioskDevice | None:

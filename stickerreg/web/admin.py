@@ -61,7 +61,8 @@ def _text(label, max_length: int, required: str, field=StringField):
 
 
 class DeskForm(FlaskForm):
-    """A desk as owners see it in their notice: where, and when it is open."""
+    """A desk as owners see it in their notice: where, and when it is open. Its staff PIN
+    field says "empty keeps the current one" only on a desk that has a PIN to keep."""
 
     name = _text(_l("Name"), 100, _l("Name the desk."))
     address = _text(_l("Address"), 200, _l("Write the desk's address."))
@@ -70,10 +71,16 @@ class DeskForm(FlaskForm):
                              validators=[InputRequired(_l("Enter a number of days.")),
                                          NumberRange(1, 365, _l("Choose %(min)d to %(max)d days."))])
     staff_pin = PasswordField(
-        _l("New staff PIN (4 to 8 digits; empty keeps the current one)"),
+        _l("Staff PIN (4 to 8 digits, optional)"),
         validators=[Optional(), Regexp(r"^[0-9]{4,8}$", message=_l("A staff PIN is 4 to 8 digits."))],
     )
     remove_staff_pin = BooleanField(_l("No staff PIN: anyone at the kiosk may open the staff screens"))
+
+    def __init__(self, *args, has_pin: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.has_pin = has_pin
+        if has_pin:
+            self.staff_pin.label.text = _l("New staff PIN (4 to 8 digits; empty keeps the current one)")
 
     def details(self) -> dict:
         """The desk's details as the DeskCreate/DeskUpdate allowlist takes them."""
@@ -83,6 +90,12 @@ class DeskForm(FlaskForm):
 
 class DeviceNameForm(FlaskForm):
     name = _text(_l("Screen name"), 60, _l("Name the screen, e.g. Counter 1."))
+
+
+class PairForm(FlaskForm):
+    """A new screen's name; left empty, the screen is numbered among the desk's ("Screen 2")."""
+
+    name = StringField(_l("Screen name (optional)"), filters=CLEAN, validators=[Optional(), at_most(60)])
 
 
 class DirectoryEntryForm(FlaskForm):
@@ -158,7 +171,7 @@ def _save_desk(form: DeskForm, desk: Desk | None) -> Desk | None:
 def desk(desk_id: str):
     """One desk: its details, its screens, and pairing a new one."""
     found = desks.desk_by_public_id(g.db, desk_id) or abort(404)
-    form = DeskForm(obj=found)
+    form = DeskForm(obj=found, has_pin=bool(found.staff_pin_hash))
     if request.method == "POST" and form.validate_on_submit() and _save_desk(form, found):
         g.db.commit()
         flash(_("The desk was saved."), "info")
@@ -169,18 +182,26 @@ def desk(desk_id: str):
 
 def _desk_page(desk: Desk, **context):
     return render("admin/desk.html", desk=desk, devices=desks.devices(g.db, desk),
-                  pair_form=context.pop("pair_form", None) or DeviceNameForm(formdata=None, name="Kiosk"),
-                  form=context.pop("form", None) or DeskForm(formdata=None, obj=desk), **context)
+                  pair_form=context.pop("pair_form", None) or PairForm(formdata=None),
+                  default_screen_name=_default_screen_name(desk),
+                  form=context.pop("form", None) or DeskForm(formdata=None, obj=desk, has_pin=bool(desk.staff_pin_hash)),
+                  **context)
+
+
+def _default_screen_name(desk: Desk) -> str:
+    """What a new screen of `desk` is called when the admin names it nothing: "Screen 2"."""
+    return desks.default_screen_name(g.db, desk, lambda number: _("Screen %(num)d", num=number))
 
 
 @bp.post("/desks/<desk_id>/pair")
 def pair_device(desk_id: str):
     """Start pairing a screen: the one-time link is shown now, and never again."""
     desk = desks.desk_by_public_id(g.db, desk_id) or abort(404)
-    form = DeviceNameForm()
+    form = PairForm()
     if not form.validate_on_submit():
         return _desk_page(desk, pair_form=form), 422
-    device, token = desks.start_pairing(g.db, desk=desk, name=form.name.data, created_by=g.user)
+    name = form.name.data or _default_screen_name(desk)
+    device, token = desks.start_pairing(g.db, desk=desk, name=name, created_by=g.user)
     g.db.commit()
     link = public_url("kiosk.pair", token=token)
     return render("admin/pairing.html", desk=desk, device=device, link=link, link_qr=images.text_qr_svg(link),

@@ -95,6 +95,50 @@ def test_an_admin_sets_and_removes_the_desks_staff_pin(session, admin_client):
     assert desk.staff_pin_hash is None
 
 
+KEEP_PIN = {"en": "empty keeps the current one", "sv": "lämna tomt för att behålla den nuvarande"}
+
+
+@pytest.mark.parametrize("lang", ["en", "sv"])
+def test_only_a_desk_with_a_pin_is_told_that_an_empty_field_keeps_it(session, admin_client, lang):
+    bare = desks.create_desk(session, DeskCreate(name="Bare", address="Street 1", opening_hours="9-17"))
+    locked = desks.create_desk(session, DeskCreate(name="Locked", address="Street 2", opening_hours="9-17"))
+    desks.set_staff_pin(session, locked, "2468")
+    session.commit()
+    optional = {"en": "Staff PIN (4 to 8 digits, optional)", "sv": "Personalkod (4 till 8 siffror, valfri)"}[lang]
+    for url in ("/admin/desks", f"/admin/desks/{bare.public_id}"):  # a new desk, and one without a PIN
+        page = admin_client.get(f"{url}?lang={lang}").get_data(as_text=True)
+        assert optional in page and KEEP_PIN[lang] not in page and 'name="remove_staff_pin"' not in page, url
+    page = admin_client.get(f"/admin/desks/{locked.public_id}?lang={lang}").get_data(as_text=True)
+    assert KEEP_PIN[lang] in page and 'name="remove_staff_pin"' in page and optional not in page
+
+
+def test_a_screen_paired_without_a_name_is_numbered_among_the_desks_screens(session, admin_client):
+    desk = desks.create_desk(session, DeskCreate(name="Desk", address="Street 1", opening_hours="9-17"))
+    session.commit()
+    url = f"/admin/desks/{desk.public_id}"
+
+    def pair(name: str, lang: str = "en") -> str:
+        page = admin_client.get(f"{url}?lang={lang}")
+        assert page.status_code == 200
+        response = admin_client.post(f"{url}/pair", data={"name": name, "csrf_token": csrf_token(admin_client, url)})
+        assert response.status_code == 200, visible(response)
+        return session.exec(select(KioskDevice).order_by(KioskDevice.id.desc())).first().name
+
+    assert "Left empty, it is called “Screen 1”." in visible(admin_client.get(url))
+    assert 'value="Kiosk"' not in admin_client.get(url).get_data(as_text=True)
+    assert pair("") == "Screen 1"
+    assert pair("   ") == "Screen 2"
+    assert pair("Counter") == "Counter"
+    first = session.exec(select(KioskDevice).order_by(KioskDevice.id)).first()
+    desks.rename_device(session, first, "Screen 5")  # a name taken by hand is skipped
+    session.commit()
+    assert pair("") == "Screen 4"
+    assert "Lämnar du det tomt heter skärmen ”Skärm 5”." in visible(admin_client.get(f"{url}?lang=sv"))
+    assert pair("", lang="sv") == "Skärm 5"  # "Screen 5" is another name
+    too_long = admin_client.post(f"{url}/pair", data={"name": "x" * 61, "csrf_token": csrf_token(admin_client, url)})
+    assert too_long.status_code == 422 and len(desks.devices(session, desk)) == 5
+
+
 def test_desk_forms_explain_their_errors(session, admin_client):
     desks.create_desk(session, DeskCreate(name="Taken", address="x", opening_hours="y"))
     session.commit()
