@@ -10,6 +10,7 @@ from stickerreg.models.accounts import AuthToken, LoginSession, ProfileFields, P
 from stickerreg.models.api import ApiKey, ApiScope
 from stickerreg.models.audit import AuditEntry
 from stickerreg.models.base import UTCDateTime, created_at_field, utcnow
+from stickerreg.models.crm import CustomerNote, DncEntry, Lead, LeadImport, LeadVerdict, NixNumber
 from stickerreg.models.desks import (
     Desk,
     DeskCreate,
@@ -66,6 +67,7 @@ __all__ = [
     "FIRE_CONTACTS_MAX", "FireContact", "FireContactCreate", "FireContactPublic", "FireContactUpdate",
     "IdProtectAlert", "IdProtectEventIn", "LostItems", "MobileDevice", "MobileDeviceCreate", "MobileDeviceUpdate",
     "Verdict",
+    "CustomerNote", "DncEntry", "Lead", "LeadImport", "LeadVerdict", "NixNumber",
     "AuthToken", "Batch", "BatchEvent", "BatchStatus", "Conversation", "ConversationStatus", "Desk", "DeskCreate",
     "DeskFields", "DeskUpdate", "ExportJob", "HandedInFields", "HandedInItem", "HandedInItemCreate", "HandedInPhoto",
     "HandedInStatus", "ItemCategory", "JobStatus", "KioskDevice", "LoginSession", "Message", "OutboxKind",

@@ -15,6 +15,7 @@ from stickerreg.models.base import UTCDateTime, created_at_field
 class Role(StrEnum):
     CUSTOMER = "customer"
     CUSTOMER_SERVICE = "customer_service"
+    SALES = "sales"  # telemarketing: callable leads only, never customers' records
     PRINTSHOP = "printshop"
     ADMIN = "admin"
 

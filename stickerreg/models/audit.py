@@ -26,3 +26,5 @@ class AuditEntry(SQLModel, table=True):
     object_type: str = Field(max_length=30)
     object_id: str | None = Field(default=None, max_length=24)  # a public id
     detail: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    # Why a member of staff opened a customer's personal data (asked for on sensitive views).
+    reason: str | None = Field(default=None, max_length=200)

@@ -41,6 +41,9 @@ class Conversation(SQLModel, table=True):
     found_where: str | None = Field(default=None, max_length=200)
     latitude: float | None = None
     longitude: float | None = None
+    # The owner asked customer service for help with this conversation: only then may staff
+    # read the messages (they see that a conversation exists, never its words, otherwise).
+    help_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
