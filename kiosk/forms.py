@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from stickerreg.models import HandedInItemCreate
@@ -16,7 +17,11 @@ class HandInForm(FlaskForm):
     """What the desk writes down about an item; the finder's details are optional."""
 
     sticker = HiddenField()  # the canonical code, or empty for an item without a sticker
-    category = SelectField(_l("What is it?"), choices=category_choices())
+    # No category is preselected: a busy desk would otherwise file everything under the first one.
+    category = SelectField(
+        _l("What is it?"), choices=[SelectChoice("", _l("Choose…")), *category_choices()],
+        validators=[DataRequired(_l("Choose what kind of item it is."))],
+    )
     description = StringField(
         _l("Short description"), filters=CLEAN,
         validators=[DataRequired(_l("Describe the item in a few words.")), at_most(200)],

@@ -321,6 +321,32 @@ def test_a_hand_in_needs_a_description_and_a_storage_place(session, kiosk_client
     assert session.exec(select(HandedInItem)).all() == []
 
 
+def test_the_hand_in_form_starts_with_no_category_chosen(kiosk_client, sticker_factory):
+    html = kiosk_client.get(f"/kiosk/hand-in?sticker={sticker_factory().code}").get_data(as_text=True)
+    select_html = re.search(r'<select[^>]*name="category".*?</select>', html, re.S).group(0)
+    options = re.findall(r"<option[^>]*>[^<]*</option>", select_html)
+    assert options[0] == '<option value="">Choose…</option>'  # a placeholder, the one shown
+    assert "selected" not in select_html
+
+
+@pytest.mark.parametrize("category", ["", "spaceship"])
+def test_a_hand_in_without_a_chosen_category_keeps_what_was_typed_and_stores_nothing(session, kiosk_client,
+                                                                                     sticker_factory, category):
+    response = hand_in(kiosk_client, sticker_factory().code, category=category, description="Blue key ring",
+                       storage_place="Shelf B3", finder_name="Finn", finder_contact="070-123 45 67",
+                       finder_consent="y")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert re.search(r'<select[^>]*aria-invalid="true"[^>]*name="category"|<select[^>]*name="category"[^>]*'
+                     r'aria-invalid="true"', html)
+    if not category:
+        assert "Choose what kind of item it is." in visible(response)
+    for kept in ('value="Blue key ring"', 'value="Shelf B3"', 'value="Finn"', 'value="070-123 45 67"'):
+        assert kept in html
+    assert re.search(r'<input[^>]*checked[^>]*name="finder_consent"|<input[^>]*name="finder_consent"[^>]*checked', html)
+    assert session.exec(select(HandedInItem)).all() == []
+
+
 def test_a_tampered_sticker_field_is_refused(session, kiosk_client):
     assert hand_in(kiosk_client, "not-a-code").status_code == 400
     assert session.exec(select(HandedInItem)).all() == []
@@ -542,6 +568,19 @@ def test_a_wrong_staff_pin_is_refused_and_throttled(pin_desk, kiosk_client):
     statuses = [unlock(kiosk_client, "1234").status_code for _ in range(5)]
     assert statuses == [422] * 4 + [429]
     assert unlock(kiosk_client, "2468").status_code == 429
+
+
+def test_a_refused_pin_or_pickup_code_is_announced_as_an_alert(session, pin_desk, kiosk_client):
+    wrong = unlock(kiosk_client, "1111")
+    assert ('<p id="pin-error" class="alarm" role="alert">That is not this desk&#39;s staff PIN.</p>'
+            in wrong.get_data(as_text=True))
+    unlock(kiosk_client, "2468", next_url="/kiosk/pickup")
+    refused = kiosk_client.post("/kiosk/pickup", data={"code": "1234 5678", "staff": "KL",
+                                                       "csrf_token": csrf_token(kiosk_client, "/kiosk/pickup")})
+    assert refused.status_code == 422
+    assert ('<p id="code-error" class="alarm" role="alert">No item waiting at this desk has that pickup code.</p>'
+            in refused.get_data(as_text=True))
+    assert 'aria-describedby="code-error"' in refused.get_data(as_text=True)
 
 
 def test_a_staff_unlock_is_for_this_kiosk_only_and_never_leads_elsewhere(app, session, pin_desk, kiosk_client):
