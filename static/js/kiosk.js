@@ -457,7 +457,12 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
-  document.addEventListener("htmx:load", function (event) { init(event.detail.elt); });
+  document.addEventListener("htmx:load", function (event) {
+    // A new screen starts at its top, as a page would: its heading and a refusal show first
+    // (init's focus still scrolls a field further down into view).
+    if (event.detail.elt.id === "screen") window.scrollTo(0, 0);
+    init(event.detail.elt);
+  });
   // A swapped-out screen must not leave the camera running behind the new one.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail && event.detail.target;
