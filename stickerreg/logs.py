@@ -1,4 +1,4 @@
-"""Keep capability tokens and personal query values out of every log line.
+"""Keep capability tokens, customer numbers and personal query values out of every log line.
 
 Reset, verification and email-change links, a finder's conversation link and a kiosk's
 pairing link carry a token in their path: whoever reads a log line with one can use it. The
@@ -19,6 +19,8 @@ REDACTED = "[redacted]"
 # has a <token> (tests/web/test_logs.py checks both agree); these cover a process that logs
 # before any app exists.
 TOKEN_PATHS = ("/c/", "/kiosk/pair/", "/auth/verify/", "/auth/reset/", "/auth/email/")
+# Paths whose next segment names a person (a customer number in a staff URL).
+PERSONAL_PATHS = ("/crm/customers/", "/admin/customers/", "/admin/users/")
 _SEGMENT = r"[^/?#\s\"']+"
 # Query parameters whose value is personal data: the value is redacted wherever it is logged.
 PRIVATE_QUERY = ("customer",)
@@ -30,7 +32,7 @@ def _pattern(prefixes: Iterable[str]) -> re.Pattern:
     return re.compile("(" + "|".join(re.escape(prefix) for prefix in longest_first) + ")" + _SEGMENT)
 
 
-_token_path = _pattern(TOKEN_PATHS)
+_token_path = _pattern(TOKEN_PATHS + PERSONAL_PATHS)
 
 
 def redact(text: str) -> str:
@@ -65,7 +67,7 @@ def init_logging(rules: Iterable[str] = ()) -> None:
     """Redact token paths in every log record of this process, including those of the
     routes in `rules` (the app's URL rules). Idempotent."""
     global _token_path
-    _token_path = _pattern({*TOKEN_PATHS, *token_paths(rules)})
+    _token_path = _pattern({*TOKEN_PATHS, *PERSONAL_PATHS, *token_paths(rules)})
     make_record = logging.getLogRecordFactory()
     if getattr(make_record, "redacts_tokens", False):
         return

@@ -18,7 +18,7 @@ from stdnum.se import personnummer as se_personnummer
 
 from stickerreg import passwords, tokens
 from stickerreg.models import AuthToken, LoginSession, OutboxKind, ProfileUpdate, Role, TokenPurpose, User, utcnow
-from stickerreg.services import outbox
+from stickerreg.services import audit, outbox
 from stickerreg.text import clean_text
 
 PASSWORD_MIN_LENGTH = 12
@@ -424,3 +424,33 @@ def find_by_personnummer(session: Session, personnummer: str, *, key: bytes) -> 
         User.personnummer_verified_at.is_not(None),
     )
     return session.exec(statement).first()
+
+
+# --- staff roles ---
+
+
+def staff_members(session: Session) -> list[User]:
+    """Everyone with a role besides customer, by role and email."""
+    return list(session.exec(select(User).where(User.role != Role.CUSTOMER.value).order_by(User.role, User.email)))
+
+
+def users_by_id(session: Session, ids: set[int | None]) -> dict[int, User]:
+    """The users with these ids, by id, in one query (None and unknown ids are left out)."""
+    wanted = {user_id for user_id in ids if user_id is not None}
+    return {user.id: user for user in session.exec(select(User).where(User.id.in_(wanted)))} if wanted else {}
+
+
+def set_role(session: Session, user: User, role: Role, *, actor: User) -> bool:
+    """Give `user` a role (audited). An admin can't take their own admin role away, so there
+    is always someone left to give it back. The user's sessions end: the new role holds from
+    their next sign-in. Returns whether anything changed."""
+    if user.id == actor.id and role != Role.ADMIN:
+        raise AccountError("own_admin_role")
+    if user.role == role.value:
+        return False
+    audit.record(session, action="user.role_changed", target=user, subject_id=user.id, actor=actor,
+                 detail={"from": user.role, "to": role.value})
+    user.role = role.value
+    session.add(user)
+    end_all_sessions(session, user)
+    return True

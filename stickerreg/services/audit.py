@@ -3,7 +3,7 @@ same transaction as the change, so the log and the records never disagree."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from stickerreg.models import AuditEntry, User, utcnow
 
@@ -43,3 +43,14 @@ def apply_changes(session: Session, target: SQLModel, columns: dict, *, action: 
 def changed_fields(before: dict, after: dict) -> list[str]:
     """The names of the fields whose values differ: what an update entry records."""
     return sorted(name for name in after if before.get(name) != after[name])
+
+
+def search(session: Session, *, subject_id: int | None = None, action: str | None = None,
+           limit: int = 200) -> list[AuditEntry]:
+    """The newest entries first, about one customer and/or of one kind of action."""
+    statement = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if subject_id is not None:
+        statement = statement.where(AuditEntry.subject_id == subject_id)
+    if action:
+        statement = statement.where(AuditEntry.action.startswith(action, autoescape=True))
+    return list(session.exec(statement))

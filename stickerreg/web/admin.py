@@ -1,6 +1,6 @@
 """The admin area (/admin): lost-and-found desks and the pairing of their kiosk screens, the
-directory of card issuers and mobile operators, partner API keys, and the ID-protection
-events no customer matched.
+directory of card issuers and mobile operators, partner API keys, the ID-protection
+events no customer matched, staff roles and the audit log.
 
 Admins only; to everyone else, signed in or not, every URL here answers 404.
 """
@@ -26,7 +26,7 @@ from stickerreg.models import (
     Role,
 )
 from stickerreg.printing import images
-from stickerreg.services import api_keys, desks
+from stickerreg.services import accounts, api_keys, audit, crm, desks
 from stickerreg.services.desks import DeskError
 from stickerreg.services.linked import directory, idprotect
 from stickerreg.services.linked.directory import DirectoryError
@@ -331,3 +331,73 @@ def revoke_api_key(key_id: str):
 def idprotect_unmatched():
     """Credit inquiries reported for a personnummer no customer has proved (masked only)."""
     return render("admin/idprotect.html", alerts=idprotect.unmatched(g.db))
+
+
+# --- staff and their roles; the audit log ------------------------------------------------
+
+ROLE_LABELS = {
+    Role.CUSTOMER: _l("Customer (no staff role)"),
+    Role.CUSTOMER_SERVICE: _l("Customer service"),
+    Role.SALES: _l("Sales"),
+    Role.PRINTSHOP: _l("Print shop"),
+    Role.ADMIN: _l("Admin"),
+}
+
+
+class RoleForm(FlaskForm):
+    """Give an account a role; the email is posted, never put in a URL."""
+
+    email = StringField(_l("The person's email address"), filters=CLEAN,
+                        validators=[DataRequired(_l("Enter the email address of their account.")), at_most(254)])
+    role = SelectField(_l("Role"), choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()])
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users():
+    """Staff and their roles; give an existing account a role (or take it away)."""
+    form = RoleForm()
+    if request.method == "POST" and form.validate_on_submit():
+        user = accounts.find_by_email(g.db, form.email.data)
+        if user is None:
+            form.email.errors.append(_("No account has that email address. They sign up first."))
+        else:
+            try:
+                changed = accounts.set_role(g.db, user, Role(form.role.data), actor=g.user)
+            except accounts.AccountError:
+                form.role.errors.append(_("You can't take away your own admin role. Ask another admin."))
+            else:
+                g.db.commit()
+                label = ROLE_LABELS[Role(form.role.data)]
+                flash(_("%(email)s is now: %(role)s.", email=user.email, role=label) if changed
+                      else _("%(email)s already had that role.", email=user.email), "info")
+                return redirect(url_for(".users"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render("admin/users.html", staff=accounts.staff_members(g.db), form=form,
+                  role_label=lambda value: ROLE_LABELS.get(value, value)), status
+
+
+class AuditSearchForm(FlaskForm):
+    """A GET form: the customer number is redacted from every log line (`?customer=`)."""
+
+    class Meta:
+        csrf = False
+
+    customer = StringField(_l("Customer number"), filters=CLEAN, validators=[Optional(), at_most(20)])
+    action = StringField(_l("Action (or its start, e.g. customer.)"), filters=CLEAN,
+                         validators=[Optional(), at_most(40)])
+
+
+@bp.get("/audit")
+def audit_log():
+    """Who did what to whose records, and why, newest first (at most 200 entries)."""
+    form = AuditSearchForm(request.args)
+    subject = None
+    if form.validate() and form.customer.data:
+        subject = crm.find_customer(g.db, form.customer.data)
+        if subject is None:
+            form.customer.errors.append(_("No customer has that number."))
+    searched_nobody = bool(form.customer.data) and subject is None
+    entries = [] if searched_nobody or form.errors else audit.search(
+        g.db, subject_id=subject.id if subject else None, action=form.action.data or None)
+    people = accounts.users_by_id(g.db, {entry.actor_id for entry in entries} | {entry.subject_id for entry in entries})
+    return render("admin/audit.html", form=form, entries=entries, people=people), 422 if form.errors else 200

@@ -1,5 +1,6 @@
-"""The customer-service area (/crm): blocking cases and credit inquiries where the customer
-asked for help.
+"""The customer-service area (/crm): find a customer and open their record (with a reason,
+kept in the audit log), notes, blocking cases and credit inquiries where the customer asked
+for help.
 
 Customer service and admins only; to everyone else, signed in or not, every URL here
 answers 404. Every step is recorded on the case and the customer is emailed about it
@@ -9,16 +10,30 @@ answers 404. Every step is recorded on the case and the customer is emailed abou
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, g, redirect, url_for
+from flask import Blueprint, abort, flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from stickerreg.models import BlockingCase, BlockingEvent, BlockingItem, BlockingStatus, LostItems, Role, User
-from stickerreg.services import accounts
+from stickerreg.models import (
+    BlockingCase,
+    BlockingEvent,
+    BlockingItem,
+    BlockingStatus,
+    LostItems,
+    Role,
+    Sticker,
+    User,
+    utcnow,
+)
+from stickerreg.services import accounts, crm
 from stickerreg.services.linked import blocking, idprotect
 from stickerreg.services.linked.blocking import BlockingError
-from stickerreg.web.fields import ConfirmForm
+from stickerreg.web.fields import CLEAN, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, render
 from stickerreg.web.sessions import staff_area
 
@@ -67,7 +82,15 @@ def crm_helpers() -> dict:
         "step_label": step_label,
         "blocked_by_label": blocked_by_label,
         "customer_number": accounts.display_customer_number,
+        "display_phone": accounts.display_phone,
+        "sticker_state": sticker_state,
     }
+
+
+def sticker_state(sticker: Sticker) -> str:
+    if sticker.status != "active":
+        return _("Deactivated")
+    return _("Lost mode") if sticker.lost_mode else _("Active")
 
 
 @bp.get("/")
@@ -180,3 +203,88 @@ def _case_page(found: BlockingCase, *, problem: str | None = None):
     return render("crm/case.html", case=found, customer=g.db.get(User, found.owner_id), items=items,
                   events=events, actors=actors, problem=problem, is_closed=found.status == BlockingStatus.DONE,
                   unblocked=sum(1 for item in items if item.blocked_at is None))
+
+
+# --- customers: search, the record (opened with a reason), notes ------------------------
+
+# A record stays open to the member of staff who gave a reason for this long; then they
+# give a reason again (each opening is an audit entry).
+RECORD_OPEN_MINUTES = 30
+OPEN_RECORDS = "crm_open_records"  # session key: customer number → when it was opened
+
+
+class CustomerSearchForm(FlaskForm):
+    """A POST form: what staff type (names, emails, numbers) stays out of URLs and logs."""
+
+    query = StringField(_l("Name, email, phone, customer number or sticker ID"), filters=CLEAN,
+                        validators=[DataRequired(_l("Type at least two characters.")),
+                                    Length(min=2, max=200, message=_l("Type 2 to 200 characters."))])
+
+
+class OpenRecordForm(FlaskForm):
+    reason = StringField(_l("Why are you opening this customer's record?"), filters=CLEAN,
+                         validators=[DataRequired(message=_l("Say why: it is kept in the audit log.")),
+                                     at_most(crm.REASON_MAX)])
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("New note"), filters=CLEAN,
+                         validators=[DataRequired(message=_l("Write the note first.")), at_most(crm.NOTE_MAX)])
+
+
+@bp.route("/customers", methods=["GET", "POST"])
+def customers():
+    """Find a customer by anything they can tell us."""
+    form = CustomerSearchForm()
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render("crm/customers.html", form=form, results=None), status
+    return render("crm/customers.html", form=form, results=crm.search(g.db, form.query.data))
+
+
+@bp.get("/customers/<customer_number>")
+def customer(customer_number: str):
+    """The customer's record, once staff have said why they open it."""
+    found = crm.find_customer(g.db, customer_number) or abort(404)
+    if not _is_open(found):
+        return render("crm/customer_open.html", customer=found, form=OpenRecordForm(formdata=None))
+    return _record_page(found, NoteForm(formdata=None))
+
+
+@bp.post("/customers/<customer_number>/open")
+def open_customer(customer_number: str):
+    found = crm.find_customer(g.db, customer_number) or abort(404)
+    form = OpenRecordForm()
+    if not form.validate_on_submit():
+        return render("crm/customer_open.html", customer=found, form=form), 422
+    crm.open_record(g.db, found, staff=g.user, reason=form.reason.data)
+    g.db.commit()
+    opened = session.get(OPEN_RECORDS, {})
+    opened[found.customer_number] = utcnow().isoformat()
+    session[OPEN_RECORDS] = opened
+    return redirect(url_for(".customer", customer_number=found.customer_number), 303)
+
+
+@bp.post("/customers/<customer_number>/notes")
+def add_note(customer_number: str):
+    found = crm.find_customer(g.db, customer_number) or abort(404)
+    if not _is_open(found):
+        return redirect(url_for(".customer", customer_number=found.customer_number), 303)
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return _record_page(found, form), 422
+    crm.add_note(g.db, found, author=g.user, body=form.body.data)
+    g.db.commit()
+    flash(_("Note saved."), "info")
+    return redirect(url_for(".customer", customer_number=found.customer_number) + "#notes", 303)
+
+
+def _is_open(customer: User) -> bool:
+    opened_at = session.get(OPEN_RECORDS, {}).get(customer.customer_number)
+    if not opened_at:
+        return False
+    return utcnow() - datetime.fromisoformat(opened_at) < timedelta(minutes=RECORD_OPEN_MINUTES)
+
+
+def _record_page(customer: User, note_form: NoteForm):
+    return render("crm/customer.html", record=crm.record_of(g.db, customer), note_form=note_form)

@@ -158,5 +158,10 @@ def staff_area_prefixes() -> list[str]:
     return list(_STAFF_AREAS)
 
 
+def staff_areas() -> dict[str, frozenset[str]]:
+    """Each staff area's URL prefix and the roles that may see it (the role matrix's source)."""
+    return dict(_STAFF_AREAS)
+
+
 def _has_role(allowed: frozenset[str]) -> bool:
     return current_user.is_authenticated and current_user.user.role in allowed

@@ -197,3 +197,28 @@ def test_staff_areas_are_a_plain_404_whatever_the_method_or_token(app, user_fact
             for method in ("GET", "POST", "PUT", "DELETE"):
                 answers[(method, url)] = client.open(url, method=method, data=FORM).status_code
     assert answers and set(answers.values()) == {404}, answers
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_staff_area_is_open_to_its_roles_and_a_plain_404_to_every_other_role(app, user_factory, role):
+    """The role matrix, from the live URL map: every staff route × every role. A role an area
+    does not name gets 404 whatever the method; a role it names reaches each page that needs
+    no argument (a new staff area or role is covered without anyone adding it here)."""
+    user_factory(email="member@example.se", password=PASSWORD, role=role)
+    client = signed_in_client(app, "member@example.se")
+    areas = sessions.staff_areas()
+    assert {"/admin", "/printshop", "/crm"} <= set(areas)
+    wrong = {}
+    for rule in app.url_map.iter_rules():
+        prefix = next((p for p in areas if rule.rule == p or rule.rule.startswith(p + "/")), None)
+        if prefix is None:
+            continue
+        if role.value not in areas[prefix]:
+            url = rule.rule.replace("<", "").replace(">", "")
+            for method in ("GET", "POST"):
+                if (status := client.open(url, method=method, data=FORM).status_code) != 404:
+                    wrong[(method, url)] = status
+        elif "GET" in rule.methods and not rule.arguments:
+            if (status := client.get(rule.rule).status_code) not in (200, 302, 303):
+                wrong[("GET", rule.rule)] = status
+    assert wrong == {}, f"{role.value}: {wrong}"

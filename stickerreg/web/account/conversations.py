@@ -6,16 +6,15 @@ put in front of them (only whether one was left, so they know if a reply will re
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
 from stickerreg.models import Conversation, ConversationStatus, Sender, Sticker
-from stickerreg.services import relay
+from stickerreg.services import crm, relay
 from stickerreg.services.relay import ConversationClosed
 from stickerreg.web.account import bp, count_once
 from stickerreg.web.account.forms import AbuseReportForm, OwnerReplyForm
 from stickerreg.web.pages import get_owned_or_404, is_htmx, render
-
 
 unread_conversations = count_once("unread_total", relay.unread_total)
 
@@ -89,6 +88,21 @@ def mark_returned(public_id: str):
         return _conversation_page(found, OwnerReplyForm(formdata=None), refused=True), 409
     g.db.commit()
     flash(_("Marked as returned. The conversation is closed; the finder sees that on their page."), "info")
+    return redirect(url_for(".conversation", public_id=public_id), 303)
+
+
+@bp.post("/conversations/<public_id>/help")
+def customer_service_help(public_id: str):
+    """Let customer service read this conversation (to help with it), or stop letting them."""
+    found = _owned_conversation(public_id)
+    if request.form.get("share") == "off":
+        crm.withdraw_help(g.db, found, customer=g.user)
+        notice = _("Customer service can no longer read this conversation.")
+    else:
+        crm.ask_for_help(g.db, found, customer=g.user)
+        notice = _("Customer service can now read this conversation. Call or write to us and give your customer number.")
+    g.db.commit()
+    flash(notice, "info")
     return redirect(url_for(".conversation", public_id=public_id), 303)
 
 

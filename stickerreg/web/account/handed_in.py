@@ -14,7 +14,6 @@ from stickerreg.services import handed_in
 from stickerreg.web.account import bp, count_once
 from stickerreg.web.pages import get_owned_or_404, render
 
-
 unseen_handed_in = count_once("unseen_handed_in", handed_in.unseen_count)
 
 
