@@ -173,6 +173,12 @@ def new_phone(browser: Browser, live_server: LiveServer) -> Iterator[Callable[..
 
 
 @pytest.fixture
+def new_desktop(new_phone) -> Callable[..., BrowserContext]:
+    """Open desktop-sized (1280×800) contexts on the live server, closed with the phones."""
+    return lambda **overrides: new_phone(**{**DESKTOP, **overrides})
+
+
+@pytest.fixture
 def phone(new_phone) -> Page:
     """A page in a fresh phone-sized, Swedish-speaking browser with JavaScript on."""
     return new_phone().new_page()
