@@ -61,6 +61,7 @@ def _register_blueprints(app: Flask) -> None:
         health,
         pages,
         printshop,
+        sales,
         sessions,
     )
 
@@ -74,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(printshop.bp)  # 404 to everyone but print-shop staff and admins
     app.register_blueprint(admin.bp)  # 404 to everyone but admins
     app.register_blueprint(crm.bp)  # 404 to everyone but customer service and admins
+    app.register_blueprint(sales.bp)  # 404 to everyone but sales and admins
     app.register_blueprint(kiosk.bp)  # paired desk screens; they are kept inside /kiosk
     app.register_blueprint(health.bp)  # /healthz and /readyz for load balancers
     app.register_blueprint(api.bp)  # /api/v1 for partners, bearer API keys only

@@ -35,7 +35,7 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import accounts, api_keys, claims, desks, handed_in, outbox, stickers
+from stickerreg.services import accounts, api_keys, claims, desks, handed_in, outbox, registers, stickers
 from stickerreg.services.linked import cards, devices, directory, fire, idprotect
 from stickerreg.services.printshop import PrintshopError, UnknownLayout, batches, exports, misprints
 from stickerreg.web.pages import public_url
@@ -59,6 +59,11 @@ DEMO_FIRE_CONTACTS = [
     {"name": "Grannen Greta", "phone": "070-123 45 67", "relation": "Granne", "note": "Har nyckel till dörren"},
     {"name": "Syster Sara", "phone": "073-987 65 43", "relation": "Syster", "note": None},
 ]
+DEMO_SALES_EMAIL = "sales@stickerreg.se"
+# Example files for the registers (numbers from PTS's series for fiction, which nobody has).
+EXAMPLES = Path(__file__).resolve().parent / "data" / "examples"
+DEMO_PARTNER = "Exempelpartner AB"
+DEMO_DNC_NUMBER = "070-174 06 07"  # a row of the example lead file
 
 
 def _engine():
@@ -92,6 +97,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
             owned = _demo_set(session, owner)
         desk = _demo_desk(session)
         api_keys_made = _demo_linked_services(session, owner)
+        _demo_sales(session)
         unclaimed = stickers.mint_set(session, size=DEMO_UNCLAIMED_SIZE)
         session.commit()
         result = {
@@ -106,6 +112,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
             "desk": desk.name,
             "staff_pin": DEMO_STAFF_PIN,
             "customer_service_email": DEMO_SERVICE_EMAIL,
+            "sales_email": DEMO_SALES_EMAIL,
             "customer_number": owner.customer_number,
             "api_keys": api_keys_made,
         }
@@ -123,6 +130,7 @@ def seed_demo(as_json: bool, if_empty: bool) -> None:
     click.echo(f"admin: {DEMO_ADMIN_EMAIL} / {DEMO_PASSWORD} (pairs kiosks at {base}/admin/desks)")
     click.echo(f"kiosk desk: {result['desk']}, staff PIN {DEMO_STAFF_PIN} (or pair from the shell: make kiosk-pair)")
     click.echo(f"customer service: {DEMO_SERVICE_EMAIL} / {DEMO_PASSWORD} (blocking cases at {base}/crm/)")
+    click.echo(f"sales: {DEMO_SALES_EMAIL} / {DEMO_PASSWORD} (leads at {base}/sales/)")
     click.echo(f"demo owner's customer number: {accounts.display_customer_number(result['customer_number'])}")
     for scope, key in result["api_keys"].items():
         click.echo(f"API key ({scope}), shown once: {key}")
@@ -165,6 +173,20 @@ def _demo_linked_services(session, owner: User) -> dict[str, str]:
                                                    requested_at=utcnow(), personnummer=number), key=key)
     return {scope.value: api_keys.create_key(session, name=f"Demo {scope.value}", scope=scope)[1]
             for scope in ApiScope}
+
+
+def _demo_sales(session) -> None:
+    """A sales user, and (each once) the example NIX file, a do-not-call entry and the
+    example lead file imported, so /sales has a report with every kind of row."""
+    if accounts.find_by_email(session, DEMO_SALES_EMAIL) is None:
+        accounts.create_user(session, email=DEMO_SALES_EMAIL, password=DEMO_PASSWORD, verified=True,
+                             role=Role.SALES, display_name="Sam Säljare")
+    if registers.nix_status(session).numbers == 0:
+        registers.import_nix(session, (EXAMPLES / "nix.txt").read_bytes())
+    if registers.dnc_entry_for(session, DEMO_DNC_NUMBER) is None:
+        registers.add_dnc(session, phone=DEMO_DNC_NUMBER, source="phone_call", actor=None)
+    if not registers.lead_imports(session, limit=1):
+        registers.import_leads(session, (EXAMPLES / "leads.csv").read_bytes(), partner=DEMO_PARTNER)
 
 
 def _demo_set(session, owner: User) -> list[Sticker]:
@@ -556,8 +578,59 @@ def idprotect_import(csv_file) -> None:
     click.echo(f"{result.added} added, {result.repeated} seen before, {len(result.refused)} skipped")
 
 
+nix_group = AppGroup("nix", help="The NIX register: Sweden's opt-out from telemarketing.")
+
+
+@nix_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def nix_import(path: Path) -> None:
+    """Replace the whole NIX register with a NIX file (one number per line; blank lines and
+    # comments skipped), in one transaction; invalid lines are listed by number."""
+    with db.session_scope(_engine()) as session:
+        try:
+            result = registers.import_nix(session, path.read_bytes())
+        except registers.RegisterError as error:
+            reasons = {"no_numbers": "the file has no valid phone number; the register was not changed",
+                       "not_text": "the file is not text"}
+            raise click.ClickException(reasons.get(str(error), str(error))) from None
+        session.commit()
+    for line, _reason in result.invalid.lines:
+        click.echo(f"line {line}: not a valid phone number", err=True)
+    if result.invalid.count > len(result.invalid.lines):
+        click.echo(f"... and {result.invalid.count - len(result.invalid.lines)} more invalid lines", err=True)
+    click.echo(f"{result.numbers + result.repeated} numbers read ({result.numbers} distinct, now the NIX register), "
+               f"{result.invalid.count} invalid lines")
+
+
+leads_group = AppGroup("leads", help="Partners' lead files for telemarketing.")
+LEAD_PROBLEMS = {"no_name": "no name", "no_phone": "no phone number", "invalid_phone": "not a valid phone number",
+                 "too_long": "the name or address is too long"}
+
+
+@leads_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partner", required=True, help="Who sent the file, e.g. 'Exempelpartner AB'.")
+def leads_import(path: Path, partner: str) -> None:
+    """Import a lead file (name, address, phone, source partner; a header row, ; or , and a
+    BOM allowed): only callable rows are kept; the rest are counted, bad rows listed by line."""
+    with db.session_scope(_engine()) as session:
+        try:
+            result = registers.import_leads(session, path.read_bytes(), partner=partner)
+        except registers.RegisterError as error:
+            reasons = {"no_rows": "the file has no rows", "not_text": "the file is not text",
+                       "no_partner": "name the partner with --partner"}
+            raise click.ClickException(reasons.get(str(error), str(error))) from None
+        session.commit()
+    for line, reason in result.problems.lines:
+        why = f"the same number as line {reason[8:]}" if reason.startswith("repeats:") else LEAD_PROBLEMS[reason]
+        click.echo(f"line {line}: {why}", err=True)
+    found = result.lead_import
+    click.echo(f"{found.callable} callable (kept), {found.blocked_nix} in NIX, {found.blocked_dnc} on the do-not-call "
+               f"register, {found.customers} customers already, {found.invalid} invalid")
+
+
 def init_app(app: Flask) -> None:
     """Add the commands to `flask --app stickerreg`."""
     for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, desk_group, kiosk_group,
-                    directory_group, apikey_group, idprotect_group):
+                    directory_group, apikey_group, idprotect_group, nix_group, leads_group):
         app.cli.add_command(command)

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -26,13 +27,13 @@ from stickerreg.models import (
     Role,
 )
 from stickerreg.printing import images
-from stickerreg.services import accounts, api_keys, audit, crm, desks
+from stickerreg.services import accounts, api_keys, audit, crm, desks, registers
 from stickerreg.services.desks import DeskError
 from stickerreg.services.linked import directory, idprotect
 from stickerreg.services.linked.directory import DirectoryError
 from stickerreg.web.fields import CLEAN, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, public_url, render
-from stickerreg.web.sessions import staff_area
+from stickerreg.web.sessions import allow_upload, staff_area
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 staff_area(bp, Role.ADMIN)
@@ -401,3 +402,43 @@ def audit_log():
         g.db, subject_id=subject.id if subject else None, action=form.action.data or None)
     people = accounts.users_by_id(g.db, {entry.actor_id for entry in entries} | {entry.subject_id for entry in entries})
     return render("admin/audit.html", form=form, entries=entries, people=people), 422 if form.errors else 200
+
+# --- the NIX register ----------------------------------------------------------------------
+
+NIX_UPLOAD_MAX = 32 * 1024 * 1024  # a NIX file of a million numbers is about 13 MB
+allow_upload("admin.nix_register", NIX_UPLOAD_MAX)
+NIX_LINES_SHOWN = 100
+
+
+class NixFileForm(FlaskForm):
+    file = FileField(_l("NIX file"), validators=[FileRequired(_l("Choose the NIX file."))])
+
+
+def nix_error(reason: str) -> str:
+    """Why a NIX file was refused (the register is then unchanged)."""
+    if reason == "no_numbers":
+        return _("The file has no valid phone number, so the register was not changed. Is it the NIX file?")
+    return _("That is not a text file. Choose the NIX file (one number per line).")
+
+
+@bp.route("/nix", methods=["GET", "POST"])
+def nix_register():
+    """The NIX register: how many numbers it holds and since when; a new NIX file replaces
+    the whole list, in one transaction."""
+    form = NixFileForm()
+    if not form.is_submitted():
+        return _nix_page(form)
+    if not form.validate_on_submit():
+        return _nix_page(form), 422
+    try:
+        result = registers.import_nix(g.db, form.file.data.read())
+    except registers.RegisterError as error:
+        form.file.errors.append(nix_error(str(error)))
+        return _nix_page(form), 422
+    g.db.commit()
+    return _nix_page(NixFileForm(formdata=None), result=result)
+
+
+def _nix_page(form: NixFileForm, *, result: registers.NixImportResult | None = None):
+    return render("admin/nix.html", form=form, result=result, status=registers.nix_status(g.db),
+                  lines_shown=NIX_LINES_SHOWN)

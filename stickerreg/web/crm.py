@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, g, redirect, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from stickerreg.models import (
@@ -30,7 +32,7 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import accounts, crm
+from stickerreg.services import accounts, crm, registers
 from stickerreg.services.linked import blocking, idprotect
 from stickerreg.services.linked.blocking import BlockingError
 from stickerreg.web.fields import CLEAN, ConfirmForm, at_most
@@ -288,3 +290,91 @@ def _is_open(customer: User) -> bool:
 
 def _record_page(customer: User, note_form: NoteForm):
     return render("crm/customer.html", record=crm.record_of(g.db, customer), note_form=note_form)
+
+
+# --- the do-not-call register ("ring inte oss") ------------------------------------------
+
+DNC_SOURCES = {
+    "phone_call": _l("Phone call"),
+    "email": _l("Email message"),
+    "letter": _l("Letter"),
+    "web_form": _l("Web form"),
+    "in_person": _l("In person"),
+}
+
+
+class DncForm(FlaskForm):
+    """A number that asked us not to call it, and how it asked."""
+
+    phone = StringField(_l("Phone number"), filters=CLEAN,
+                        validators=[DataRequired(_l("Type the number.")), at_most(40)])
+    source = SelectField(_l("How they asked"), validate_choice=True,
+                         choices=[SelectChoice(key, label) for key, label in DNC_SOURCES.items()])
+
+
+class DncSearchForm(FlaskForm):
+    """A POST form: the number looked for stays out of URLs and logs."""
+
+    number = StringField(_l("Number, or part of one"), filters=CLEAN,
+                         validators=[DataRequired(_l("Type a number or part of one.")), at_most(40)])
+
+
+@bp.route("/do-not-call", methods=["GET", "POST"])
+def do_not_call():
+    """The do-not-call register: add a number, find one, the newest entries."""
+    form = DncForm(prefix="dnc")
+    if not form.is_submitted():
+        return _dnc_page(form=form)
+    if form.validate_on_submit() and _add_dnc(form):
+        g.db.commit()
+        flash(_("The number is on the do-not-call register. Nobody from us will call it."), "info")
+        return redirect(url_for(".do_not_call"), 303)
+    return _dnc_page(form=form), 422
+
+
+def _add_dnc(form: DncForm) -> bool:
+    """Add the form's number; a number we can't read or one already listed is a form error."""
+    try:
+        registers.add_dnc(g.db, phone=form.phone.data, source=form.source.data, actor=g.user)
+    except registers.RegisterError as error:
+        if str(error) == "already_listed":
+            listed = registers.dnc_entry_for(g.db, form.phone.data)
+            form.phone.errors.append(_("That number has been on the register since %(date)s.",
+                                       date=format_date(listed.created_at, "d MMM yyyy")))
+        else:
+            form.phone.errors.append(_("That is not a phone number we can read. Write it as 070-123 45 67, or with "
+                                       "+ and the country code for other countries (+47 412 34 567)."))
+        return False
+    return True
+
+
+@bp.post("/do-not-call/search")
+def search_do_not_call():
+    """Find a number in any format, or the numbers a fragment of one matches."""
+    search = DncSearchForm(prefix="search")
+    g.page_url = url_for(".do_not_call")
+    if not search.validate_on_submit():
+        return _dnc_page(search=search), 422
+    return _dnc_page(search=search, results=registers.dnc_entries(g.db, search.number.data))
+
+
+@bp.route("/do-not-call/<entry_id>/remove", methods=["GET", "POST"])
+def remove_do_not_call(entry_id: str):
+    """Take a number off the register, after a confirmation: its owner asked to be removed."""
+    entry = registers.find_dnc(g.db, entry_id) or abort(404)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        registers.remove_dnc(g.db, entry, actor=g.user)
+        g.db.commit()
+        flash(_("The number was removed from the do-not-call register."), "info")
+        return redirect(url_for(".do_not_call"), 303)
+    g.page_url = url_for(".remove_do_not_call", entry_id=entry_id)
+    return render("crm/dnc_remove.html", form=form, entry=entry), 200 if request.method == "GET" else 422
+
+
+def _dnc_page(*, form: DncForm | None = None, search: DncSearchForm | None = None,
+              results: list | None = None):
+    return render("crm/dnc.html", form=form or DncForm(prefix="dnc", formdata=None),
+                  search=search or DncSearchForm(prefix="search", formdata=None), results=results,
+                  newest=registers.dnc_entries(g.db), total=registers.dnc_count(g.db),
+                  source_label=lambda key: str(DNC_SOURCES.get(key, key)))

@@ -59,7 +59,7 @@ def _check_session() -> None:
 # Where each role starts after signing in: staff land on their own portal, not on an empty
 # customer page. Everyone else (customers) starts at their stickers.
 HOME_ENDPOINTS = {Role.ADMIN: "admin.index", Role.PRINTSHOP: "printshop.index",
-                  Role.CUSTOMER_SERVICE: "crm.index"}
+                  Role.CUSTOMER_SERVICE: "crm.index", Role.SALES: "sales.index"}
 
 
 def home_url(user: User) -> str:
@@ -126,6 +126,8 @@ def sign_out() -> None:
 
 # URL prefix → the roles that may see it; see staff_area.
 _STAFF_AREAS: dict[str, frozenset[str]] = {}
+# Staff endpoint → the largest body it takes (a file upload); see allow_upload.
+_UPLOAD_LIMITS: dict[str, int] = {}
 
 
 def staff_area(bp: Blueprint, *roles: Role) -> None:
@@ -142,8 +144,17 @@ def staff_area(bp: Blueprint, *roles: Role) -> None:
         if not _has_role(allowed):
             abort(404)
         g.user = current_user.user
+        if request.endpoint in _UPLOAD_LIMITS:
+            request.max_content_length = _UPLOAD_LIMITS[request.endpoint]
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
+
+
+def allow_upload(endpoint: str, max_bytes: int) -> None:
+    """Let one staff endpoint take a body of up to `max_bytes` (a file upload) instead of the
+    app-wide MAX_CONTENT_LENGTH: only for those with the area's role (anyone else's body is
+    never read), and chosen before the CSRF check reads the form."""
+    _UPLOAD_LIMITS[endpoint] = max_bytes
 
 
 def hides_staff_area(path: str) -> bool:

@@ -47,7 +47,7 @@ from stickerreg.models import (
     TokenPurpose,
     utcnow,
 )
-from stickerreg.services import accounts, api_keys, desks, finder, handed_in
+from stickerreg.services import accounts, api_keys, desks, finder, handed_in, registers
 from stickerreg.services.linked import blocking, cards, devices, directory, fire, idprotect
 from stickerreg.services.printshop import batches, exports
 from stickerreg.services.relay import FinderDetails
@@ -87,10 +87,12 @@ AUDIENCES = {
     "/printshop/": "printshop",
     "/crm/": "customer_service",
     "/admin/": "admin",
+    "/sales/": "sales",
     "/kiosk/": "kiosk",
     "/kiosk/pair/": "anonymous",  # the one-time link opens on a tablet that is not paired yet
 }
-STAFF = {"printshop": Role.PRINTSHOP, "customer_service": Role.CUSTOMER_SERVICE, "admin": Role.ADMIN}
+STAFF = {"printshop": Role.PRINTSHOP, "customer_service": Role.CUSTOMER_SERVICE, "admin": Role.ADMIN,
+         "sales": Role.SALES}
 
 
 def audience_of(path: str) -> str:
@@ -135,6 +137,7 @@ def world(session, engine, user_factory, sticker_factory, tmp_path):
     card, phone, case, blocking_item, alert, contact = linked_services(session, alice)
     api_key, _ = api_keys.create_key(session, name="UC", scope=ApiScope.IDPROTECT, created_by=staff["admin"])
     batch, job = exported_batch(session, engine, staff["printshop"], tmp_path / "exports")
+    dnc_entry, lead_import = telemarketing(session)
     tokens = {purpose: accounts.issue_token(session, alice, purpose, new_email="alice.ny@example.se")
               for purpose in TokenPurpose}
     session.commit()
@@ -154,7 +157,8 @@ def world(session, engine, user_factory, sticker_factory, tmp_path):
             "/printshop/batches/": {"public_id": [batch.public_id]},
             "/printshop/exports/": {"public_id": [job.public_id]},
             "/crm/": {"case_id": [case.public_id], "item_id": [blocking_item.public_id],
-                      "customer_number": [alice.customer_number]},
+                      "customer_number": [alice.customer_number], "entry_id": [dnc_entry.public_id]},
+            "/sales/": {"import_id": [lead_import.public_id]},
             "/admin/": {"desk_id": [desk.public_id], "device_id": [kiosk.public_id], "kind": ["card_issuer"],
                         "key": ["handelsbanken"], "key_id": [api_key.public_id],
                         "customer_number": [alice.customer_number]},
@@ -203,6 +207,16 @@ def linked_services(session, alice):
                                                requested_at=utcnow(), personnummer=NOBODYS_PERSONNUMMER), key=SECRET_KEY)
     contact = fire.add_contact(session, alice, FireContactCreate(name="Granne", phone="0702223344"), actor=alice)
     return card, phone, case, blocking.items_of(session, case)[0], alert, contact
+
+
+def telemarketing(session):
+    """The NIX register, a do-not-call entry and a partner's lead file with a row of each kind."""
+    registers.import_nix(session, b"070-174 06 06\n")
+    entry = registers.add_dnc(session, phone="070-174 06 07", source="phone_call", actor=None)
+    leads = registers.import_leads(session, b"namn;adress;telefon;partner\nAnna Andersson;Storgatan 1;070-174 06 05;P\n"
+                                   b"Bertil Berg;;070-174 06 06;P\nCecilia Ek;;070-174 06 07;P\nDavid;;070;P\n",
+                                   partner="Exempelpartner AB")
+    return entry, leads.lead_import
 
 
 def exported_batch(session, engine, staff, out_dir: Path):
@@ -357,7 +371,8 @@ def page_problems(page: Page, url: str, run: Pass) -> list[str]:
     return problems + overflow_at(page, REFLOW_WIDTH)
 
 
-@pytest.mark.parametrize("audience", ["anonymous", "customer", "printshop", "customer_service", "admin", "kiosk"])
+@pytest.mark.parametrize("audience", ["anonymous", "customer", "printshop", "customer_service", "admin", "sales",
+                                      "kiosk"])
 def test_every_page_passes_axe_and_reflows_to_320_px(app, world, new_phone, new_desktop, audience):
     urls, untaught = pages_for(app, world, audience)
     phone = browser_for(new_phone, world, audience)

@@ -1,6 +1,6 @@
 """The customer-service area: blocking cases where the customer asked for help, taken,
 ticked off and closed, with the customer emailed about each step; credit inquiries a customer
-did not make and asked for help with."""
+did not make and asked for help with; the do-not-call register, which sales never reach."""
 
 from __future__ import annotations
 
@@ -9,9 +9,21 @@ from html import unescape
 
 import pytest
 from helpers import PASSWORD, browser, csrf_token, drain_outbox, visible
+from sqlmodel import select
 
-from stickerreg.models import BlockingStatus, CardCreate, IdProtectEventIn, LostItems, Role, Verdict, utcnow
-from stickerreg.services import accounts
+from stickerreg.models import (
+    AuditEntry,
+    BlockingStatus,
+    CardCreate,
+    DncEntry,
+    IdProtectEventIn,
+    LostItems,
+    Role,
+    User,
+    Verdict,
+    utcnow,
+)
+from stickerreg.services import accounts, registers
 from stickerreg.services.linked import blocking, cards, directory, idprotect
 
 DIRECTORY = {"card_issuers": [{"key": "bank", "name": "Bank", "blocking_phone": "+4684111011",
@@ -146,7 +158,7 @@ def crm_urls(app):
                 yield method, url
 
 
-@pytest.mark.parametrize("role", [None, Role.CUSTOMER, Role.PRINTSHOP])
+@pytest.mark.parametrize("role", [None, Role.CUSTOMER, Role.PRINTSHOP, Role.SALES])
 def test_the_crm_area_is_a_plain_404_to_everyone_else(app, user_factory, case, role):
     client = browser(app, email=user_factory(password=PASSWORD, role=role).email) if role else browser(app)
     token = csrf_token(client, "/auth/login" if role is None else "/account/")
@@ -202,3 +214,100 @@ def test_customers_never_reach_the_inquiry_help_list(app, session, customer):
     assert own.get("/crm/id-protection").status_code == 404
     assert own.post(f"/crm/id-protection/{alert_id}/done",
                     data={"csrf_token": csrf_token(own, "/account/")}).status_code == 404
+
+
+# --- the do-not-call register -------------------------------------------------------------
+
+DNC_URL = "/crm/do-not-call"
+
+
+def add_number(client, phone: str, source: str = "phone_call"):
+    token = csrf_token(client, DNC_URL)
+    return client.post(DNC_URL, data={"csrf_token": token, "dnc-phone": phone, "dnc-source": source})
+
+
+def search_numbers(client, query: str):
+    token = csrf_token(client, DNC_URL)
+    return client.post(f"{DNC_URL}/search", data={"csrf_token": token, "search-number": query})
+
+
+def test_customer_service_adds_a_number_in_any_format_once(session, service_client):
+    added = add_number(service_client, "+46 (0)70-174 06 05", "email")
+    assert added.status_code == 303 and added.headers["Location"] == DNC_URL
+    page = visible(service_client.get(DNC_URL))
+    assert "The number is on the do-not-call register." in page
+    assert "070-174 06 05" in page and "Email message" in page and "The register holds 1 number." in page
+    entry = session.exec(select(DncEntry)).one()
+    assert (entry.phone, entry.source) == ("+46701740605", "email")
+    again = add_number(service_client, "0701740605")
+    assert again.status_code == 422 and "That number has been on the register since" in visible(again)
+    assert len(session.exec(select(DncEntry)).all()) == 1
+
+
+@pytest.mark.parametrize(("phone", "source", "message"), [
+    ("070-174", "phone_call", "That is not a phone number we can read."),
+    ("070-CALL-ME", "phone_call", "That is not a phone number we can read."),
+    ("", "phone_call", "Type the number."),
+    ("0701740605", "carrier pigeon", "Not a valid choice"),
+])
+def test_a_number_we_cant_read_is_a_clear_422(session, service_client, phone, source, message):
+    refused = add_number(service_client, phone, source)
+    assert refused.status_code == 422 and message in unescape(visible(refused))
+    assert session.exec(select(DncEntry)).all() == []
+
+
+def test_a_number_is_found_in_any_format_by_a_post(session, service_client):
+    for phone in ("0701740605", "0701740606", "+47 412 34 567"):
+        registers.add_dnc(session, phone=phone, source="letter", actor=None)
+    session.commit()
+    found = search_numbers(service_client, "+46 70 174 06 05")
+    assert found.status_code == 200 and "1 number found" in visible(found)
+    assert "070-174 06 05" in visible(found).split("1 number found", 1)[1].split("Newest entries", 1)[0]
+    assert "2 numbers found" in visible(search_numbers(service_client, "070-174"))
+    assert "No number on the register matches." in visible(search_numbers(service_client, "070-999"))
+    assert search_numbers(service_client, "").status_code == 422
+
+
+def test_removing_a_number_asks_first_and_is_audited_without_the_number(session, service_client):
+    agent = session.exec(select(User).where(User.email == "service@example.se")).one()
+    entry = registers.add_dnc(session, phone="0701740605", source="phone_call", actor=agent)
+    session.commit()
+    url = f"{DNC_URL}/{entry.public_id}/remove"
+    assert f'href="{url}"' in service_client.get(DNC_URL).get_data(as_text=True)
+    confirm = service_client.get(url)
+    assert confirm.status_code == 200
+    assert "Remove 070-174 06 05 from the do-not-call register?" in visible(confirm)
+    assert service_client.post(url, data={}).status_code == 400  # no CSRF token
+    removed = service_client.post(url, data={"csrf_token": csrf_token(service_client, url)})
+    assert removed.status_code == 303 and removed.headers["Location"] == DNC_URL
+    assert "The number was removed from the do-not-call register." in visible(service_client.get(DNC_URL))
+    assert session.exec(select(DncEntry)).all() == []
+    logged = session.exec(select(AuditEntry).where(AuditEntry.action.startswith("dnc."))).all()
+    assert sorted(e.action for e in logged) == ["dnc.added", "dnc.removed"]
+    assert {e.actor_id for e in logged} == {agent.id} and "1740605" not in repr([e.model_dump() for e in logged])
+    assert service_client.get(url).status_code == 404
+
+
+def test_admins_add_and_remove_numbers_too(app, session, user_factory):
+    admin = user_factory(email="admin@example.se", password=PASSWORD, role=Role.ADMIN)
+    client = browser(app, email=admin.email)
+    assert add_number(client, "0701740605").status_code == 303
+    entry = session.exec(select(DncEntry)).one()
+    assert entry.created_by_id == admin.id
+    url = f"{DNC_URL}/{entry.public_id}/remove"
+    assert client.post(url, data={"csrf_token": csrf_token(client, url)}).status_code == 303
+    assert session.exec(select(DncEntry)).all() == []
+
+
+def test_sales_get_404_on_every_do_not_call_route(app, session, user_factory):
+    entry = registers.add_dnc(session, phone="0701740605", source="email", actor=None)
+    session.commit()
+    seller = user_factory(email="sales@example.se", password=PASSWORD, role=Role.SALES)
+    client = browser(app, email=seller.email)
+    token = csrf_token(client, "/sales/leads")
+    form = {"csrf_token": token, "dnc-phone": "0701740606", "dnc-source": "email", "search-number": "070"}
+    for method, url in [("GET", DNC_URL), ("POST", DNC_URL), ("POST", f"{DNC_URL}/search"),
+                        ("GET", f"{DNC_URL}/{entry.public_id}/remove"), ("POST", f"{DNC_URL}/{entry.public_id}/remove")]:
+        assert client.open(url, method=method, data=form).status_code == 404, (method, url)
+    assert [e.phone for e in session.exec(select(DncEntry))] == ["+46701740605"]  # nothing changed
+    assert "Do not call us" not in visible(client.get("/sales/leads"))
