@@ -70,7 +70,38 @@ def from_env() -> dict:
         "PASSWORD_HASH_TIME_COST": int(_env("PASSWORD_HASH_TIME_COST", str(PRODUCTION.time_cost))),
         "PASSWORD_HASH_MEMORY_KIB": int(_env("PASSWORD_HASH_MEMORY_KIB", str(PRODUCTION.memory_kib))),
         "PASSWORD_HASH_PARALLELISM": int(_env("PASSWORD_HASH_PARALLELISM", str(PRODUCTION.parallelism))),
+        **retention_periods(),
     }
+
+
+# How long `flask retention run` keeps each kind of record, in days (the privacy page shows
+# them). Each is overridable by the environment variable of the same name.
+RETENTION_DEFAULTS = {
+    # A finder's conversation that ended (item returned, blocked, or for a code nobody owns),
+    # counted from its last message: long enough for a late "thanks" or a dispute.
+    "RETENTION_CLOSED_CONVERSATION_DAYS": 90,
+    # Sent scan alerts (the time a lost sticker was scanned) and when its last alert went out.
+    "RETENTION_SCAN_DAYS": 30,
+    # Emails already sent or cancelled: the outbox row (ids, sometimes an address) is only a
+    # record that the mail went.
+    "RETENTION_SENT_EMAIL_DAYS": 30,
+    # Credit inquiries for a personnummer no customer has proved: kept for admins this long.
+    "RETENTION_UNMATCHED_IDPROTECT_DAYS": 90,
+    # The photo of a handed-in item, once the item is collected.
+    "RETENTION_HANDED_IN_PHOTO_DAYS": 30,
+    # Imported marketing leads (services.registers decides what "finished" means).
+    "LEAD_RETENTION_DAYS": 90,
+}
+
+
+def retention_periods() -> dict[str, int]:
+    """The retention periods in days, from the environment or RETENTION_DEFAULTS."""
+    return {name: int(_env(name, str(default))) for name, default in RETENTION_DEFAULTS.items()}
+
+
+def lead_retention_days() -> int:
+    """Days an imported lead is kept (LEAD_RETENTION_DAYS); services.registers reads it."""
+    return retention_periods()["LEAD_RETENTION_DAYS"]
 
 
 def defaults() -> dict:
