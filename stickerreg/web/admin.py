@@ -1,13 +1,13 @@
 """The admin area (/admin): lost-and-found desks and the pairing of their kiosk screens, the
 directory of card issuers and mobile operators, partner API keys, the ID-protection
-events no customer matched, staff roles and the audit log.
+events no customer matched, staff roles, the audit log and erasing a customer's account.
 
 Admins only; to everyone else, signed in or not, every URL here answers 404.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -25,9 +25,10 @@ from stickerreg.models import (
     DirectoryEntryUpdate,
     DirectoryKind,
     Role,
+    User,
 )
 from stickerreg.printing import images
-from stickerreg.services import accounts, api_keys, audit, crm, desks, registers
+from stickerreg.services import accounts, api_keys, audit, crm, desks, privacy, registers, stickers
 from stickerreg.services.desks import DeskError
 from stickerreg.services.linked import directory, idprotect
 from stickerreg.services.linked.directory import DirectoryError
@@ -402,6 +403,60 @@ def audit_log():
         g.db, subject_id=subject.id if subject else None, action=form.action.data or None)
     people = accounts.users_by_id(g.db, {entry.actor_id for entry in entries} | {entry.subject_id for entry in entries})
     return render("admin/audit.html", form=form, entries=entries, people=people), 422 if form.errors else 200
+
+
+# --- erasing a customer's account (GDPR) ---------------------------------------------------
+
+
+class CustomerLookupForm(FlaskForm):
+    """A GET form: the customer number is redacted from every log line (`?customer=`)."""
+
+    class Meta:
+        csrf = False
+
+    customer = StringField(_l("Customer number"), filters=CLEAN,
+                           validators=[DataRequired(_l("Enter the customer number.")), at_most(20)])
+
+
+class EraseCustomerForm(FlaskForm):
+    understood = BooleanField(_l("Yes, erase this customer's account and data for good"),
+                              validators=[DataRequired(_l("Tick the box to confirm."))])
+
+
+def _erasable(customer_number: str) -> User | None:
+    """The customer with this number; staff accounts lose their role first (Staff and roles)."""
+    customer = crm.find_customer(g.db, customer_number)
+    return customer if customer is not None and customer.role == Role.CUSTOMER.value else None
+
+
+@bp.get("/customers/erase")
+def erase_lookup():
+    """Find the customer whose account is to be erased, by customer number."""
+    form = CustomerLookupForm(request.args)
+    if "customer" in request.args and form.validate():
+        customer = _erasable(form.customer.data)
+        if customer is not None:
+            return redirect(url_for(".erase_customer", customer_number=customer.customer_number), 303)
+        form.customer.errors.append(_("No customer has that number."))
+    return render("admin/erase_lookup.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/customers/<customer_number>/erase", methods=["GET", "POST"])
+def erase_customer(customer_number: str):
+    """What erasing this customer removes, and the erasure itself once confirmed."""
+    customer = _erasable(customer_number) or abort(404)
+    form = EraseCustomerForm()
+    if request.method == "POST" and form.validate_on_submit():
+        erasure = privacy.erase(g.db, customer, actor=g.user)
+        g.db.commit()
+        if not current_app.config["SMTP_URL"]:
+            privacy.purge_mail_spool(current_app.config["MAIL_DIR"], erasure)
+        flash(_("The customer's account and data are erased; the audit log records that it happened."), "info")
+        return redirect(url_for(".erase_lookup"), 303)
+    return render("admin/erase_customer.html", customer=customer, form=form,
+                  stickers=len(stickers.owned_by(g.db, customer)),
+                  customer_number=accounts.display_customer_number), 422 if request.method == "POST" else 200
+
 
 # --- the NIX register ----------------------------------------------------------------------
 

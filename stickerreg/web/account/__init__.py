@@ -62,6 +62,7 @@ from stickerreg.web.account import (  # noqa: E402,F401  (routes)
     fire,
     handed_in,
     idprotect,
+    privacy,
     profile,
     services,
     stickers,
