@@ -77,6 +77,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crm.bp)  # 404 to everyone but customer service and admins
     app.register_blueprint(sales.bp)  # 404 to everyone but sales and admins
     app.register_blueprint(kiosk.bp)  # paired desk screens; they are kept inside /kiosk
+    # The cookie page lists the kiosk's device cookie; only this module may import the kiosk.
+    app.config.update(KIOSK_DEVICE_COOKIE=kiosk.DEVICE_COOKIE, KIOSK_DEVICE_COOKIE_AGE=kiosk.DEVICE_COOKIE_AGE)
     app.register_blueprint(health.bp)  # /healthz and /readyz for load balancers
     app.register_blueprint(api.bp)  # /api/v1 for partners, bearer API keys only
     errors.init_app(app)
