@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 from werkzeug.serving import run_simple
 
-from stickerreg import codes, db
+from stickerreg import codes, db, privacy_export
 from stickerreg.emails import composer
 from stickerreg.mail import transport_from_config
 from stickerreg.models import (
@@ -35,7 +35,18 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import accounts, api_keys, claims, desks, handed_in, outbox, registers, stickers
+from stickerreg.services import (
+    accounts,
+    api_keys,
+    claims,
+    desks,
+    handed_in,
+    outbox,
+    privacy,
+    registers,
+    retention,
+    stickers,
+)
 from stickerreg.services.linked import cards, devices, directory, fire, idprotect
 from stickerreg.services.printshop import PrintshopError, UnknownLayout, batches, exports, misprints
 from stickerreg.web.pages import public_url
@@ -629,8 +640,84 @@ def leads_import(path: Path, partner: str) -> None:
                f"register, {found.customers} customers already, {found.invalid} invalid")
 
 
+privacy_group = AppGroup("privacy", help="A customer's personal data: export it, or erase the account.")
+
+
+def _account_or_fail(session, email: str | None, customer_number: str | None) -> User:
+    """The account named by exactly one of --email and --customer-number."""
+    if bool(email) == bool(customer_number):
+        raise click.UsageError("name the account with --email or --customer-number (one of them)")
+    if email:
+        user = accounts.find_by_email(session, email)
+    else:
+        number = accounts.normalize_customer_number(customer_number)
+        user = session.exec(select(User).where(User.customer_number == number)).first() if number else None
+    if user is None:
+        raise click.BadParameter("no account has that " + ("email" if email else "customer number"),
+                                 param_hint="--email" if email else "--customer-number")
+    return user
+
+
+_account_options = [
+    click.option("--email", help="The account's sign-in email address."),
+    click.option("--customer-number", help="The customer's number (nine digits, spaces allowed)."),
+]
+
+
+def _with_account_options(command):
+    for option in reversed(_account_options):
+        command = option(command)
+    return command
+
+
+@privacy_group.command("export")
+@_with_account_options
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Where to write the ZIP (data.json and summary.html).")
+def privacy_export_command(email: str | None, customer_number: str | None, out: Path) -> None:
+    """Write everything held about a customer to a ZIP, as their account page gives it (audited)."""
+    with db.session_scope(_engine()) as session:
+        user = _account_or_fail(session, email, customer_number)
+        archive = privacy_export.export_zip(session, user, role="system")
+        session.commit()
+    out.write_bytes(archive)
+    click.echo(str(out))
+
+
+@privacy_group.command("erase")
+@_with_account_options
+@click.option("--yes", is_flag=True, help="Erase without asking (it can't be undone).")
+def privacy_erase_command(email: str | None, customer_number: str | None, yes: bool) -> None:
+    """Erase an account and everything about it (see stickerreg/services/privacy.py for what stays)."""
+    with db.session_scope(_engine()) as session:
+        user = _account_or_fail(session, email, customer_number)
+        if not yes:
+            click.confirm(f"Erase account {accounts.display_customer_number(user.customer_number)} for good?",
+                          abort=True)
+        erasure = privacy.erase(session, user, role="system")
+        session.commit()
+    if not current_app.config["SMTP_URL"]:
+        privacy.purge_mail_spool(current_app.config["MAIL_DIR"], erasure)
+    removed = ", ".join(f"{kind} {count}" for kind, count in sorted(erasure.counts.items())) or "nothing else"
+    click.echo(f"erased the account; removed {removed}")
+
+
+retention_group = AppGroup("retention", help="Delete what is kept no longer than its retention period.")
+
+
+@retention_group.command("run")
+def retention_run() -> None:
+    """Delete what is past its retention period (RETENTION_* settings); prints what went, per kind."""
+    with db.session_scope(_engine()) as session:
+        removed = retention.run(session, now=utcnow(), periods=retention.Periods.from_config(current_app.config))
+        session.commit()
+    for kind in retention.KINDS:
+        click.echo(f"{kind:<28} {removed[kind]}")
+
+
 def init_app(app: Flask) -> None:
     """Add the commands to `flask --app stickerreg`."""
     for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, desk_group, kiosk_group,
-                    directory_group, apikey_group, idprotect_group, nix_group, leads_group):
+                    directory_group, apikey_group, idprotect_group, nix_group, leads_group, privacy_group,
+                    retention_group):
         app.cli.add_command(command)
