@@ -95,7 +95,7 @@ def leads():
 def _leads_page(form: LeadFileForm, *, result: registers.LeadImportResult | None = None):
     imports = registers.lead_imports(g.db)
     return render("sales/leads.html", form=form, result=result, imports=imports,
-                  still_callable={item.id: registers.callable_count(g.db, item) for item in imports},
+                  still_callable=registers.callable_counts(g.db, imports),
                   callable_total=registers.callable_count(g.db), nix=registers.nix_status(g.db),
                   problems_shown=PROBLEMS_SHOWN)
 
