@@ -32,7 +32,6 @@ from stickerreg.services.linked import blocking, cards, devices, fire
 
 SEARCH_LIMIT = 50
 NOTE_MAX = 2000
-REASON_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,16 @@ def find_customer(session: Session, customer_number: str) -> User | None:
     return session.exec(select(User).where(User.customer_number == number)).first() if number else None
 
 
+# Why staff may open a record: a fixed list, because the audit log is append-only and
+# outlives an erasure, so it must never hold free text that could name or number a person.
+REASONS = ("customer_called", "customer_wrote", "blocking_case", "credit_inquiry", "handed_in_item",
+           "privacy_request", "complaint")
+
+
 def open_record(session: Session, customer: User, *, staff: User, reason: str) -> CustomerRecord:
-    """The customer's record, and an audit entry saying who opened it and why."""
-    reason = " ".join(reason.split())[:REASON_MAX]
+    """The customer's record, and an audit entry saying who opened it and why (one of REASONS)."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown reason {reason!r}")
     entry = audit.record(session, action="customer.viewed", target=customer, subject_id=customer.id, actor=staff)
     entry.reason = reason
     return record_of(session, customer)

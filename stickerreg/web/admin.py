@@ -32,7 +32,7 @@ from stickerreg.services import accounts, api_keys, audit, crm, desks, privacy, 
 from stickerreg.services.desks import DeskError
 from stickerreg.services.linked import directory, idprotect
 from stickerreg.services.linked.directory import DirectoryError
-from stickerreg.web.fields import CLEAN, ConfirmForm, at_most
+from stickerreg.web.fields import CLEAN, OPEN_RECORD_REASONS, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, public_url, render
 from stickerreg.web.sessions import allow_upload, staff_area
 
@@ -402,7 +402,8 @@ def audit_log():
     entries = [] if searched_nobody or form.errors else audit.search(
         g.db, subject_id=subject.id if subject else None, action=form.action.data or None)
     people = accounts.users_by_id(g.db, {entry.actor_id for entry in entries} | {entry.subject_id for entry in entries})
-    return render("admin/audit.html", form=form, entries=entries, people=people), 422 if form.errors else 200
+    return render("admin/audit.html", form=form, entries=entries, people=people,
+                  reason_label=lambda key: OPEN_RECORD_REASONS.get(key, key)), 422 if form.errors else 200
 
 
 # --- erasing a customer's account (GDPR) ---------------------------------------------------

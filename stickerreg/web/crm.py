@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
 from stickerreg.models import (
     BlockingCase,
@@ -35,7 +35,7 @@ from stickerreg.models import (
 from stickerreg.services import accounts, crm, registers
 from stickerreg.services.linked import blocking, idprotect
 from stickerreg.services.linked.blocking import BlockingError
-from stickerreg.web.fields import CLEAN, ConfirmForm, at_most
+from stickerreg.web.fields import CLEAN, OPEN_RECORD_REASONS, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, render
 from stickerreg.web.sessions import staff_area
 
@@ -224,9 +224,14 @@ class CustomerSearchForm(FlaskForm):
 
 
 class OpenRecordForm(FlaskForm):
-    reason = StringField(_l("Why are you opening this customer's record?"), filters=CLEAN,
-                         validators=[DataRequired(message=_l("Say why: it is kept in the audit log.")),
-                                     at_most(crm.REASON_MAX)])
+    """Why the record is opened: one of a fixed list (the audit log keeps it for good, so it
+    must hold no free text)."""
+
+    reason = SelectField(_l("Why are you opening this customer's record?"),
+                         choices=[SelectChoice("", _l("Choose…"))]
+                         + [SelectChoice(key, label) for key, label in OPEN_RECORD_REASONS.items()],
+                         validators=[InputRequired(message=_l("Say why: it is kept in the audit log.")),
+                                     AnyOf(crm.REASONS, message=_l("Say why: it is kept in the audit log."))])
 
 
 class NoteForm(FlaskForm):

@@ -25,6 +25,17 @@ CATEGORY_LABELS = {
     ItemCategory.OTHER: _l("Other"),
 }
 
+# Why staff open a customer's record (services.crm.REASONS), as the audit log shows it.
+OPEN_RECORD_REASONS = {
+    "customer_called": _l("The customer called us"),
+    "customer_wrote": _l("The customer wrote to us"),
+    "blocking_case": _l("A blocking case"),
+    "credit_inquiry": _l("A credit inquiry the customer asked about"),
+    "handed_in_item": _l("An item handed in at a desk"),
+    "privacy_request": _l("A request about the customer's personal data"),
+    "complaint": _l("A complaint"),
+}
+
 
 def category_choices() -> list[SelectChoice]:
     """The item categories for a select, in their translated names."""

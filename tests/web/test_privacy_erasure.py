@@ -172,7 +172,7 @@ def fill_account(session, marker: Markers, desk_screen, staff: User) -> User:
     _handed_in(session, marker, desk_screen, owned)
     _linked_services(session, marker, user, staff)
     crm.add_note(session, user, author=staff, body=marker())
-    crm.open_record(session, user, staff=staff, reason="the customer called")
+    crm.open_record(session, user, staff=staff, reason="customer_called")
     session.commit()
     return user
 
