@@ -50,6 +50,7 @@ class Periods:
     sent_emails: timedelta
     unmatched_idprotect: timedelta
     handed_in_photos: timedelta
+    leads: timedelta
     session_idle: timedelta
     session_longest: timedelta
 
@@ -59,7 +60,7 @@ class Periods:
         days = {name: timedelta(days=config[key]) for name, key in (
             ("closed_conversations", "RETENTION_CLOSED_CONVERSATION_DAYS"), ("scans", "RETENTION_SCAN_DAYS"),
             ("sent_emails", "RETENTION_SENT_EMAIL_DAYS"), ("unmatched_idprotect", "RETENTION_UNMATCHED_IDPROTECT_DAYS"),
-            ("handed_in_photos", "RETENTION_HANDED_IN_PHOTO_DAYS"))}
+            ("handed_in_photos", "RETENTION_HANDED_IN_PHOTO_DAYS"), ("leads", "LEAD_RETENTION_DAYS"))}
         return cls(**days, session_idle=timedelta(hours=config["SESSION_IDLE_HOURS"]),
                    session_longest=timedelta(hours=config["SESSION_LONGEST_HOURS"]))
 
@@ -82,7 +83,7 @@ def run(session: Session, *, now: datetime, periods: Periods) -> dict[str, int]:
         "sent_emails": _rowcount(session.exec(delete(OutboxMessage).where(
             OutboxMessage.kind != OutboxKind.SCAN_ALERT.value, OutboxMessage.status.in_(_DONE_MAIL),
             OutboxMessage.created_at < now - periods.sent_emails))),
-        "finished_leads": registers.delete_expired_leads(session, now),
+        "finished_leads": registers.delete_expired_leads(session, now, days=periods.leads.days),
         "unmatched_idprotect_events": _rowcount(session.exec(delete(IdProtectAlert).where(
             IdProtectAlert.user_id.is_(None), IdProtectAlert.received_at < now - periods.unmatched_idprotect))),
         "handed_in_photos": _photos(session, now - periods.handed_in_photos),
