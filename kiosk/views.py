@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from kiosk import DEVICE_COOKIE, DEVICE_COOKIE_AGE, bp, device_key
 from kiosk.forms import HandInForm, PickupForm, StaffPinForm
 from stickerreg import codes
-from stickerreg.extensions import limiter
+from stickerreg.extensions import configured, limiter
 from stickerreg.models import Desk, utcnow
 from stickerreg.printing import images
 from stickerreg.services import desks, handed_in
@@ -48,7 +48,7 @@ def _key() -> bytes:
 
 
 @bp.route("/pair/<token>", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"], deduct_when=lambda r: r.status_code == 404)
+@limiter.limit(configured("RATELIMIT_KIOSK_PAIR"), methods=["POST"], deduct_when=lambda r: r.status_code == 404)
 def pair(token: str):
     """The one-time pairing link: a button turns this browser into the desk's kiosk."""
     device = desks.pending_pairing(g.db, token)
@@ -83,7 +83,7 @@ def scan():
 
 
 @bp.get("/hand-in")
-@limiter.limit("60 per minute", key_func=device_key)
+@limiter.limit(configured("RATELIMIT_KIOSK_HAND_IN_FORM"), key_func=device_key)
 def hand_in_form():
     """The hand-in form for a scanned or typed sticker ID (or for an item without one).
 
@@ -108,7 +108,7 @@ def _scan_error(raw: str) -> str:
 
 
 @bp.post("/hand-in")
-@limiter.limit("30 per hour", key_func=device_key, deduct_when=lambda r: r.status_code < 400)
+@limiter.limit(configured("RATELIMIT_KIOSK_HAND_IN"), key_func=device_key, deduct_when=lambda r: r.status_code < 400)
 def hand_in():
     """Record the item at this desk, notify its owner (if any) and show the finder a receipt."""
     form = HandInForm()
@@ -170,7 +170,7 @@ def desk_pin_required(view):
 
 
 @bp.post("/staff")
-@limiter.limit("5 per 15 minutes", key_func=device_key, deduct_when=_failed)
+@limiter.limit(configured("RATELIMIT_KIOSK_STAFF_PIN"), key_func=device_key, deduct_when=_failed)
 def staff_unlock():
     """The desk's staff PIN opens the staff screens on this kiosk for a few minutes."""
     form = StaffPinForm()
@@ -185,8 +185,8 @@ def staff_unlock():
 
 
 @bp.route("/pickup", methods=["GET", "POST"])
-@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=device_key, deduct_when=_failed)
-@limiter.limit("30 per day", methods=["POST"], deduct_when=_failed,
+@limiter.limit(configured("RATELIMIT_KIOSK_PICKUP"), methods=["POST"], key_func=device_key, deduct_when=_failed)
+@limiter.limit(configured("RATELIMIT_KIOSK_PICKUP_PER_DESK"), methods=["POST"], deduct_when=_failed,
                key_func=lambda: "desk:" + str(getattr(g.get("desk"), "id", request.remote_addr)))
 @desk_pin_required
 def pickup():

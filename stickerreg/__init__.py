@@ -38,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     _register_blueprints(app)
-    logs.init_logging(rule.rule for rule in app.url_map.iter_rules())
+    logs.init_logging((rule.rule for rule in app.url_map.iter_rules()), log_format=app.config["LOG_FORMAT"])
     return app
 
 

@@ -17,9 +17,36 @@ class InsecureConfigError(RuntimeError):
     for them (the development secret key, cheap password hashing)."""
 
 
+class ConfigError(ValueError):
+    """A setting the app cannot use; the message names the variable and what it accepts."""
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(name: str, default: bool) -> bool:
+    """A yes/no variable: 1/true/yes/on or 0/false/no/off, any case."""
+    value = _env(name)
+    if value is None:
+        return default
+    if value.strip().lower() not in _TRUE + _FALSE:
+        raise ConfigError(f"{name}={value!r}: use one of {', '.join(_TRUE + _FALSE)}.")
+    return value.strip().lower() in _TRUE
+
+
+def _whole_number(name: str, default: int) -> int:
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: use a whole number.") from None
 
 
 def secret_key_file() -> Path:
@@ -52,6 +79,20 @@ def from_env() -> dict:
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Set explicitly so Flask-Limiter never silently falls back (it warns if unset).
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Always explicit: the limiter is shared by every app in a process and would
+        # otherwise keep the last app's choice. Off only for a load test or an emergency.
+        "RATELIMIT_ENABLED": _flag("RATELIMIT_ENABLED", True),
+        **rate_limits(),
+        # SQLAlchemy's connection pool, per process (each gunicorn worker has its own): kept
+        # open, and how many more may open under a burst. PostgreSQL's max_connections must
+        # cover (DB_POOL_SIZE + DB_MAX_OVERFLOW) × processes.
+        "DB_POOL_SIZE": _whole_number("DB_POOL_SIZE", 5),
+        "DB_MAX_OVERFLOW": _whole_number("DB_MAX_OVERFLOW", 10),
+        # Threads a `flask worker` process runs for its duties.
+        "WORKER_THREADS": _whole_number("WORKER_THREADS", 1),
+        # Log lines as plain text, or as one JSON object each for a log collector; tokens and
+        # personal values are redacted either way (stickerreg.logs).
+        "LOG_FORMAT": _env("LOG_FORMAT", "text"),
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         # BankID (RP API v6): unset URL = BankID hidden everywhere. The base URL without
@@ -118,9 +159,6 @@ def defaults() -> dict:
         # check on HTTPS would reject honest forms; the token and SameSite cookie remain.
         "WTF_CSRF_SSL_STRICT": False,
         "RATELIMIT_HEADERS_ENABLED": False,
-        # Always explicit: the limiter is shared by every app in a process and would
-        # otherwise keep the last app's choice.
-        "RATELIMIT_ENABLED": True,
         # A Redis outage must not take the site down: the limits go on in this process's
         # memory (Flask-Limiter logs the switch) until Redis answers again, and /readyz says
         # so. Short timeouts, so a hung Redis costs a request half a second, not a minute.
@@ -128,6 +166,75 @@ def defaults() -> dict:
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         "OUTBOX_MAX_ATTEMPTS": 6,
     }
+
+
+# Every rate limit, in Flask-Limiter's notation ("5 per 10 minutes"; several joined by ";"),
+# each overridable by the environment variable of the same name. Per client address unless
+# the name says otherwise; most count only failed or accepted attempts (see each view).
+RATE_LIMITS = {
+    # Finders: every sticker page, ID lookup and private-link page (shared by them).
+    "RATELIMIT_FINDER_LOOKUP": "30 per minute",
+    # Messages a finder sends, per client and per sticker, and replies on a private link.
+    "RATELIMIT_FINDER_MESSAGE": "5 per 10 minutes",
+    "RATELIMIT_FINDER_MESSAGE_PER_STICKER": "3 per 10 minutes",
+    "RATELIMIT_FINDER_REPLY": "10 per 10 minutes",
+    # Accounts: sign-up, failed sign-ins (per client and per account), reset requests, the
+    # mailed links (verify, reset, email change) and changing the email address.
+    "RATELIMIT_SIGNUP": "10 per hour",
+    "RATELIMIT_SIGNIN": "20 per 15 minutes",
+    "RATELIMIT_SIGNIN_PER_ACCOUNT": "5 per 15 minutes",
+    "RATELIMIT_RESET": "10 per hour",
+    "RATELIMIT_MAILED_LINK": "30 per hour",
+    "RATELIMIT_EMAIL_CHANGE": "10 per hour",
+    # Claiming a set with its activation code (failed attempts), per client and per account.
+    "RATELIMIT_CLAIM": "10 per hour",
+    "RATELIMIT_CLAIM_PER_ACCOUNT": "10 per hour",
+    # A customer's data export and erasure (wrong passwords).
+    "RATELIMIT_PRIVACY_EXPORT": "20 per hour",
+    "RATELIMIT_ERASE": "10 per hour",
+    # BankID: starting an order, and polling it.
+    "RATELIMIT_BANKID_START": "10 per 10 minutes",
+    "RATELIMIT_BANKID_STATUS": "120 per minute",
+    # Partner API: failed key checks per client; calls per key.
+    "RATELIMIT_API_FAILED_AUTH": "20 per minute",
+    "RATELIMIT_API_IDPROTECT": "600 per minute",
+    "RATELIMIT_API_FIRE": "120 per minute",
+    # Kiosks: pairing links tried (unknown ones), per screen the hand-in form and hand-ins,
+    # wrong staff PINs, wrong pickup codes (per screen and per desk).
+    "RATELIMIT_KIOSK_PAIR": "20 per hour",
+    "RATELIMIT_KIOSK_HAND_IN_FORM": "60 per minute",
+    "RATELIMIT_KIOSK_HAND_IN": "30 per hour",
+    "RATELIMIT_KIOSK_STAFF_PIN": "5 per 15 minutes",
+    "RATELIMIT_KIOSK_PICKUP": "5 per 15 minutes",
+    "RATELIMIT_KIOSK_PICKUP_PER_DESK": "30 per day",
+}
+LOG_FORMATS = ("text", "json")
+
+
+def rate_limits() -> dict[str, str]:
+    """Each rate limit from the environment, or its default in RATE_LIMITS."""
+    return {name: _env(name, default) for name, default in RATE_LIMITS.items()}
+
+
+def validate(config: dict) -> None:
+    """Refuse settings the app can't use (from the environment or create_app's overrides),
+    naming the variable and what it accepts."""
+    from limits import parse_many  # Flask-Limiter's own parser: what it accepts, we accept
+
+    for name in RATE_LIMITS:
+        try:
+            parse_many(config[name])
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}={config[name]!r}: use a rate limit such as \"5 per 10 minutes\" "
+                              "or \"30/minute\" (several joined by \";\").") from None
+    if not isinstance(config["RATELIMIT_ENABLED"], bool):
+        raise ConfigError(f"RATELIMIT_ENABLED={config['RATELIMIT_ENABLED']!r}: use true or false.")
+    for name, least in (("DB_POOL_SIZE", 1), ("DB_MAX_OVERFLOW", 0), ("WORKER_THREADS", 1)):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(f"{name}={value!r}: use a whole number of at least {least}.")
+    if config["LOG_FORMAT"] not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT={config['LOG_FORMAT']!r}: use one of {', '.join(LOG_FORMATS)}.")
 
 
 def password_hash_cost(config: dict) -> HashCost:
@@ -140,8 +247,10 @@ def password_hash_cost(config: dict) -> HashCost:
 
 
 def check(config: dict, *, debug: bool) -> None:
-    """Refuse to run outside debug and testing with the development secret key, and
-    outside testing with password hashing below the minimum."""
+    """Refuse settings the app can't use (see `validate`); refuse to run outside debug and
+    testing with the development secret key, and outside testing with password hashing
+    below the minimum."""
+    validate(config)
     if config.get("SECRET_KEY") == DEV_SECRET_KEY and not (debug or config.get("TESTING")):
         raise InsecureConfigError(
             "SECRET_KEY is the development default: set SECRET_KEY in the environment, "

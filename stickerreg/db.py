@@ -16,14 +16,20 @@ from sqlmodel import Session, create_engine
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout. `pool_size` and
+    `max_overflow` (DB_POOL_SIZE, DB_MAX_OVERFLOW) size the connection pool of this process;
+    None keeps SQLAlchemy's defaults (5 and 10)."""
     parsed = make_url(url)
+    pool = {name: value for name, value in (("pool_size", pool_size), ("max_overflow", max_overflow))
+            if value is not None}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+    else:
+        pool = {}  # one in-memory database per connection: there is no pool to size
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15}, **pool)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

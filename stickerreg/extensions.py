@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import current_app
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
@@ -19,3 +22,15 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = _l("Sign in to see that page.")
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
+
+
+def configured(setting: str) -> Callable[[], str]:
+    """A rate limit read from the app's settings when a request is checked, so an operator
+    sets it in the environment (config.RATE_LIMITS names each, with its default):
+    `@limiter.limit(configured("RATELIMIT_SIGNUP"))`."""
+
+    def limit() -> str:
+        return current_app.config[setting]
+
+    limit.__name__ = setting
+    return limit

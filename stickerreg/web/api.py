@@ -18,7 +18,7 @@ from flask_limiter.util import get_remote_address
 from pydantic import ValidationError
 
 from stickerreg import tokens
-from stickerreg.extensions import csrf, limiter
+from stickerreg.extensions import configured, csrf, limiter
 from stickerreg.models import ApiKey, ApiScope, IdProtectEventIn
 from stickerreg.services import accounts, api_keys
 from stickerreg.services.linked import fire, idprotect
@@ -46,7 +46,7 @@ def key_or_address() -> str:
 
 # Per client address, counting only 401s: keys can't be guessed, and a partner with a live key
 # is not locked out by someone failing from the same address (a shared NAT).
-failed_auth_limit = limiter.shared_limit("20 per minute", scope="api-auth", deduct_when=lambda r: r.status_code == 401,
+failed_auth_limit = limiter.shared_limit(configured("RATELIMIT_API_FAILED_AUTH"), scope="api-auth", deduct_when=lambda r: r.status_code == 401,
                                          exempt_when=lambda: presented_key() is not None)
 
 
@@ -78,7 +78,7 @@ def never_cached(response: Response) -> Response:
 
 @bp.post("/idprotect/events")
 @failed_auth_limit
-@limiter.limit("600 per minute", key_func=key_or_address)
+@limiter.limit(configured("RATELIMIT_API_IDPROTECT"), key_func=key_or_address)
 @requires_key(ApiScope.IDPROTECT)
 def idprotect_event():
     """A credit bureau reports a credit inquiry: 201 when new, 200 for an event id seen before, and
@@ -95,7 +95,7 @@ def idprotect_event():
 
 @bp.get("/fire/contacts")
 @failed_auth_limit
-@limiter.limit("120 per minute", key_func=key_or_address)
+@limiter.limit(configured("RATELIMIT_API_FIRE"), key_func=key_or_address)
 @requires_key(ApiScope.FIRE)
 def fire_contacts():
     """An alarm-receiving centre reads a customer's fire-alarm contacts, in calling order. The

@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from stickerreg.extensions import limiter
+from stickerreg.extensions import configured, limiter
 from stickerreg.models import TokenPurpose
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
@@ -115,7 +115,7 @@ def safe_next(default: str) -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit(configured("RATELIMIT_SIGNUP"), methods=["POST"])
 def signup():
     """Create an account; the answer is the same whether the email is new or not."""
     form = SignUpForm()
@@ -128,8 +128,8 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed)
-@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_login_email_key, deduct_when=_failed,
+@limiter.limit(configured("RATELIMIT_SIGNIN"), methods=["POST"], deduct_when=_failed)
+@limiter.limit(configured("RATELIMIT_SIGNIN_PER_ACCOUNT"), methods=["POST"], key_func=_login_email_key, deduct_when=_failed,
                exempt_when=_owners_browser)
 def login():
     """Sign in with email and password."""
@@ -161,7 +161,7 @@ def logout():
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per hour")
+@limiter.limit(configured("RATELIMIT_MAILED_LINK"))
 def verify(token: str):
     """Confirm an email address. Opening the link shows a button: mail scanners that
     follow links must not use up the token."""
@@ -176,7 +176,7 @@ def verify(token: str):
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit(configured("RATELIMIT_RESET"), methods=["POST"])
 def reset_request():
     """Ask for a password reset link; the answer never says whether the email is known."""
     form = ResetRequestForm()
@@ -188,7 +188,7 @@ def reset_request():
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per hour")
+@limiter.limit(configured("RATELIMIT_MAILED_LINK"))
 def reset(token: str):
     """Choose a new password from a reset link."""
     require_live_link(token, TokenPurpose.RESET_PASSWORD)
@@ -203,7 +203,7 @@ def reset(token: str):
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per hour")
+@limiter.limit(configured("RATELIMIT_MAILED_LINK"))
 def confirm_email_change(token: str):
     """Confirm a new email address from the link sent to it."""
     require_live_link(token, TokenPurpose.CHANGE_EMAIL)

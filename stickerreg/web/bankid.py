@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from stickerreg import bankid
 from stickerreg.bankid import FAILED, PENDING, BankIdClient, BankIdError, Collect
-from stickerreg.extensions import limiter, login_manager
+from stickerreg.extensions import configured, limiter, login_manager
 from stickerreg.printing import images
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
@@ -70,7 +70,7 @@ bp.after_request(private_page)
 
 
 @bp.post("/start")
-@limiter.limit("10 per 10 minutes")
+@limiter.limit(configured("RATELIMIT_BANKID_START"))
 def start():
     """Start an order: to sign in (anonymous) or to link BankID to the signed-in account."""
     purpose = request.form.get("purpose", "")
@@ -92,7 +92,7 @@ def start():
 
 
 @bp.get("/status")
-@limiter.limit("120 per minute", key_func=lambda: _status_key())
+@limiter.limit(configured("RATELIMIT_BANKID_STATUS"), key_func=lambda: _status_key())
 def status():
     """Poll the order: a fresh QR code while it is pending, the outcome once it ends."""
     g.page_url = url_for(".status")

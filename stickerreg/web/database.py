@@ -23,6 +23,7 @@ def close_request_session(_error: BaseException | None = None) -> None:
 def init_app(app: Flask) -> None:
     """Engine per app and a session per request. Registered before any extension's hooks,
     so even a request refused early (CSRF) can render its error page."""
-    app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"])
+    app.extensions["db_engine"] = make_engine(app.config["DATABASE_URL"], pool_size=app.config["DB_POOL_SIZE"],
+                                              max_overflow=app.config["DB_MAX_OVERFLOW"])
     app.before_request(open_request_session)
     app.teardown_appcontext(close_request_session)

@@ -11,7 +11,7 @@ from wtforms import BooleanField, EmailField, HiddenField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from stickerreg import bots, codes
-from stickerreg.extensions import limiter
+from stickerreg.extensions import configured, limiter
 from stickerreg.models import ConversationStatus, utcnow
 from stickerreg.services import finder, relay, stickers
 from stickerreg.services.relay import ConversationClosed, FinderDetails
@@ -21,10 +21,11 @@ from stickerreg.web.pages import is_htmx, private_page, render
 bp = Blueprint("finder", __name__)
 
 # Anything a stranger can call is limited; only accepted messages count toward the
-# message limits, so a finder fixing a typo in the form is not penalised.
-lookup_limit = limiter.shared_limit("30 per minute", scope="finder-lookup")
-client_message_limit = limiter.limit("5 per 10 minutes", deduct_when=lambda r: r.status_code < 400)
-reply_limit = limiter.limit("10 per 10 minutes", deduct_when=lambda r: r.status_code < 400)
+# message limits, so a finder fixing a typo in the form is not penalised. The limits are
+# settings (config.RATE_LIMITS), so an operator can tune them from the environment.
+lookup_limit = limiter.shared_limit(configured("RATELIMIT_FINDER_LOOKUP"), scope="finder-lookup")
+client_message_limit = limiter.limit(configured("RATELIMIT_FINDER_MESSAGE"), deduct_when=lambda r: r.status_code < 400)
+reply_limit = limiter.limit(configured("RATELIMIT_FINDER_REPLY"), deduct_when=lambda r: r.status_code < 400)
 
 
 def _sticker_key() -> str:
@@ -32,7 +33,7 @@ def _sticker_key() -> str:
 
 
 sticker_message_limit = limiter.limit(
-    "3 per 10 minutes", key_func=_sticker_key, deduct_when=lambda r: r.status_code < 400
+    configured("RATELIMIT_FINDER_MESSAGE_PER_STICKER"), key_func=_sticker_key, deduct_when=lambda r: r.status_code < 400
 )
 
 

@@ -1,10 +1,12 @@
 """No capability token reaches a log: every link that carries one (verification, reset, email
 change, a finder's conversation, a kiosk's pairing) is requested over HTTP, and everything
 the process logged (Werkzeug's request log, the app's own loggers) and gunicorn's access log
-are searched for each token issued."""
+are searched for each token issued; and the same holds for JSON log lines (LOG_FORMAT=json)."""
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
 import re
@@ -80,6 +82,54 @@ def test_no_issued_token_reaches_any_log(app, session, user_factory, serving, ca
     assert [token for token in tokens if token in logged] == []
 
 
+@pytest.fixture
+def json_logs():
+    """LOG_FORMAT=json on a handler of our own at the root logger; every handler's formatter
+    (pytest's capture among them) is put back afterwards."""
+    stream = io.StringIO()
+    ours = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(ours)
+    kept = [(handler, handler.formatter) for name in (None, "gunicorn.error", "gunicorn.access", "werkzeug")
+            for handler in logging.getLogger(name).handlers]
+    try:
+        logs.use_format("json")
+        yield stream
+    finally:
+        root.removeHandler(ours)
+        for handler, formatter in kept:
+            handler.setFormatter(formatter)
+
+
+def test_json_log_lines_are_redacted_like_text_ones(app, json_logs):
+    log = logging.getLogger("stickerreg")
+    log.warning("GET /c/%s?customer=%s&x=1", "SecretConversationToken123", "1234567")
+    try:
+        raise ValueError("no such link: /auth/reset/SecretResetToken456")
+    except ValueError:
+        log.exception("failed on %s", "/kiosk/pair/SecretPair789")
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    assert [line["level"] for line in lines] == ["WARNING", "ERROR"] and {line["logger"] for line in lines} == {"stickerreg"}
+    assert lines[0]["message"] == "GET /c/[redacted]?customer=[redacted]&x=1"
+    assert lines[1]["message"] == "failed on /kiosk/pair/[redacted]"
+    assert "Traceback" in lines[1]["exception"] and "/auth/reset/[redacted]" in lines[1]["exception"]
+    assert lines[0]["time"].endswith("+00:00")
+    assert not re.search(r"Secret\w+Token|SecretPair|1234567", json_logs.getvalue())
+
+
+def test_the_app_writes_json_log_lines_when_asked(database_url, tmp_path, json_logs):
+    from helpers import make_test_app
+
+    logs.use_format("text")  # text changes nothing: the handlers keep the JSON formatter set above
+    app = make_test_app(database_url, tmp_path, LOG_FORMAT="json")
+    try:
+        app.logger.warning("opened /c/%s", "SecretConversationToken123")
+    finally:
+        app.extensions["db_engine"].dispose()
+    [line] = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    assert line["message"] == "opened /c/[redacted]"
+
+
 @pytest.mark.skipif(not (Path(sys.executable).parent / "gunicorn").exists(), reason="gunicorn is not installed")
 def test_a_customer_number_asked_for_by_an_alarm_centre_reaches_no_log(app, session, user_factory, serving, caplog,
                                                                       capfd):
@@ -94,12 +144,14 @@ def test_a_customer_number_asked_for_by_an_alarm_centre_reaches_no_log(app, sess
     assert "customer=[redacted]&x=1" in logged and customer.customer_number not in logged
 
 
-def test_gunicorns_access_log_shows_no_token(tmp_path, sqlite_template):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_gunicorns_access_log_shows_no_token(tmp_path, sqlite_template, log_format):
     access_log = tmp_path / "access.log"
     shutil.copyfile(sqlite_template, tmp_path / "gunicorn.sqlite3")
     port = free_port()
     env = {**os.environ, "SECRET_KEY": "a-gunicorn-test-key", "DATABASE_URL": f"sqlite:///{tmp_path}/gunicorn.sqlite3",
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "STICKERREG_INSTANCE": str(tmp_path)}
+           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "STICKERREG_INSTANCE": str(tmp_path),
+           "LOG_FORMAT": log_format}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--access-logfile", str(access_log), "stickerreg:create_app()"],
@@ -114,6 +166,9 @@ def test_gunicorns_access_log_shows_no_token(tmp_path, sqlite_template):
     logged = access_log.read_text()
     assert logged.count(logs.REDACTED) == len(paths)
     assert not re.search(r"Secret\w+Token|SecretPair", logged), logged
+    if log_format == "json":  # one JSON object per request, its message the access-log line
+        requests = [json.loads(line) for line in logged.splitlines()]
+        assert len(requests) == len(paths) and all('GET ' in entry["message"] for entry in requests)
 
 
 def _get_when_up(url: str) -> None:

@@ -17,7 +17,7 @@ from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from stickerreg import privacy_export
-from stickerreg.extensions import limiter
+from stickerreg.extensions import configured, limiter
 from stickerreg.models import Role
 from stickerreg.services import accounts, privacy
 from stickerreg.web import sessions
@@ -48,7 +48,7 @@ def _page(erase_form: EraseForm):
 
 
 @bp.post("/privacy/export")
-@limiter.limit("20 per hour")
+@limiter.limit(configured("RATELIMIT_PRIVACY_EXPORT"))
 def privacy_export_download():
     """All the customer's data as a ZIP download (audited)."""
     if not ConfirmForm().validate_on_submit():
@@ -62,7 +62,7 @@ def privacy_export_download():
 
 
 @bp.post("/privacy/erase")
-@limiter.limit("10 per hour", deduct_when=lambda response: response.status_code == 422)
+@limiter.limit(configured("RATELIMIT_ERASE"), deduct_when=lambda response: response.status_code == 422)
 def erase_account():
     """Erase the account and everything about it, once the password is right."""
     form = EraseForm()

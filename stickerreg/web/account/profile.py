@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from stickerreg.extensions import limiter
+from stickerreg.extensions import configured, limiter
 from stickerreg.services import accounts
 from stickerreg.services.accounts import AccountError
 from stickerreg.web.account import bp
@@ -47,7 +47,7 @@ def profile():
 
 
 @bp.post("/profile/email")
-@limiter.limit("10 per hour", deduct_when=lambda response: response.status_code == 422)
+@limiter.limit(configured("RATELIMIT_EMAIL_CHANGE"), deduct_when=lambda response: response.status_code == 422)
 def change_email():
     """Move the account to a new address; nothing changes until the link mailed there is used."""
     email_form = EmailChangeForm()

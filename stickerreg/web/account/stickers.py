@@ -13,7 +13,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from stickerreg import codes, qr
-from stickerreg.extensions import limiter
+from stickerreg.extensions import configured, limiter
 from stickerreg.models import ItemCategory, Sticker, StickerPublic, StickerUpdate
 from stickerreg.printing import images
 from stickerreg.services import claims, stickers
@@ -58,8 +58,8 @@ def category_label(category: str) -> str:
 
 
 @bp.route("/claim", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"], deduct_when=_claim_failed)
-@limiter.limit("10 per hour", methods=["POST"], key_func=_claim_account_key, deduct_when=_claim_failed)
+@limiter.limit(configured("RATELIMIT_CLAIM"), methods=["POST"], deduct_when=_claim_failed)
+@limiter.limit(configured("RATELIMIT_CLAIM_PER_ACCOUNT"), methods=["POST"], key_func=_claim_account_key, deduct_when=_claim_failed)
 def claim():
     """Claim a set with any sticker ID from it and the activation code on its backing card."""
     form = ClaimForm()
