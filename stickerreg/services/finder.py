@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from stickerreg.models import Conversation, Message, StickerPublic
+from stickerreg.models import Conversation, Message, Sticker, StickerPublic
 from stickerreg.services import relay, stickers
 from stickerreg.services.relay import FinderDetails
 
@@ -19,7 +19,11 @@ LOCATION_DECIMALS = 3
 def public_view(session: Session, code: str) -> StickerPublic:
     """What the owner chose to show finders; the same empty view unless the sticker is
     active and in lost mode."""
-    sticker = stickers.find_by_code(session, code)
+    return public_view_of(stickers.find_by_code(session, code))
+
+
+def public_view_of(sticker: Sticker | None) -> StickerPublic:
+    """`public_view` for a sticker the caller has looked up already (None for an unknown code)."""
     if not (stickers.is_active(sticker) and sticker.lost_mode):
         return StickerPublic()
     return StickerPublic(reward_text=sticker.reward_text or None, public_note=sticker.public_note or None)

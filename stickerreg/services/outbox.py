@@ -39,15 +39,18 @@ class RunStats:
     cancelled: int = 0
 
 
-def enqueue(session: Session, *, kind: OutboxKind, payload: dict, domain: str = "stickerreg.se") -> OutboxMessage:
-    """Queue an email; its Message-ID is fixed now so retries never look like new mail."""
+def enqueue(session: Session, *, kind: OutboxKind, payload: dict, domain: str = "stickerreg.se",
+            flush: bool = True) -> OutboxMessage:
+    """Queue an email; its Message-ID is fixed now so retries never look like new mail.
+    `flush=False` leaves the INSERT to the caller's next flush or commit (same transaction)."""
     row = OutboxMessage(
         kind=OutboxKind(kind).value,
         payload=payload,
         email_message_id=f"<{secrets.token_hex(16)}@{domain}>",
     )
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 

@@ -46,7 +46,11 @@ class ConversationClosed(Exception):
 def open_conversation(
     session: Session, *, sticker: Sticker | None, body: str, details: FinderDetails
 ) -> tuple[Conversation, str]:
-    """Start a conversation with the finder's first message; returns it and the finder's token."""
+    """Start a conversation with the finder's first message; returns it and the finder's token.
+    Everything is built before the first INSERT, then written with as few flushes as the ids
+    allow (the conversation's for the message and link, the message's for the owner's
+    notification): on SQLite the first INSERT takes the write lock until the commit."""
+    token = tokens.new_token()
     conversation = Conversation(
         public_id=tokens.new_public_id(),
         sticker_id=sticker.id if sticker else None,
@@ -57,14 +61,21 @@ def open_conversation(
         latitude=details.latitude,
         longitude=details.longitude,
     )
+    message = Message(sender=Sender.FINDER.value, body=body)
+    conversation.updated_at = message.created_at
     session.add(conversation)
     session.flush()
-    _add_message(session, conversation, Sender.FINDER, body)
+    message.conversation_id = conversation.id
+    session.add_all([message, RelayLink(conversation_id=conversation.id, token_hash=tokens.hash_token(token))])
+    session.flush()
+    # The notifications are written by the caller's commit, in this same transaction.
+    _notify(session, conversation, message, flush=False)
     if details.email:
         # The finder's copy of the private link, for every code alike (the receipt says
         # nothing about whether the sticker has an owner), so a lost tab loses nothing.
-        outbox.enqueue(session, kind=OutboxKind.FINDER_RECEIPT, payload={"conversation_id": conversation.id})
-    return conversation, issue_link(session, conversation)
+        outbox.enqueue(session, kind=OutboxKind.FINDER_RECEIPT, payload={"conversation_id": conversation.id},
+                       flush=False)
+    return conversation, token
 
 
 def _initial_status(sticker: Sticker | None) -> ConversationStatus:
@@ -126,14 +137,14 @@ def _add_message(session: Session, conversation: Conversation, sender: Sender, b
     return message
 
 
-def _notify(session: Session, conversation: Conversation, message: Message) -> None:
+def _notify(session: Session, conversation: Conversation, message: Message, *, flush: bool = True) -> None:
     # Same transaction as the message itself, so an accepted message is never lost.
     if conversation.status != ConversationStatus.OPEN:
         return  # held until the sticker is claimed, or nobody to tell
     if message.sender == Sender.FINDER:
-        outbox.enqueue(session, kind=OutboxKind.FINDER_MESSAGE, payload=_payload(conversation, message))
+        outbox.enqueue(session, kind=OutboxKind.FINDER_MESSAGE, payload=_payload(conversation, message), flush=flush)
     elif conversation.finder_email:
-        outbox.enqueue(session, kind=OutboxKind.OWNER_REPLY, payload=_payload(conversation, message))
+        outbox.enqueue(session, kind=OutboxKind.OWNER_REPLY, payload=_payload(conversation, message), flush=flush)
 
 
 def _payload(conversation: Conversation, message: Message) -> dict:

@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select, update
 
 from stickerreg import codes, tokens
@@ -36,9 +37,14 @@ class MintedSet:
     activation_code: str
 
 
+# Built once: making the statement (and its cache key) anew was half of every lookup's time,
+# and every finder's page starts with this lookup.
+_BY_CODE = select(Sticker).where(Sticker.code == bindparam("code"))
+
+
 def find_by_code(session: Session, code: str) -> Sticker | None:
     """The sticker with this canonical code, whatever its state, or None."""
-    return session.exec(select(Sticker).where(Sticker.code == code)).first()
+    return session.exec(_BY_CODE, params={"code": code}).first()
 
 
 def is_active(sticker: Sticker | None) -> bool:

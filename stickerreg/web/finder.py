@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from wtforms import BooleanField, EmailField, HiddenField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from stickerreg import bots, codes
 from stickerreg.extensions import configured, limiter
-from stickerreg.models import ConversationStatus, utcnow
+from stickerreg.models import ConversationStatus, Sticker, StickerPublic, utcnow
 from stickerreg.services import finder, relay, stickers
 from stickerreg.services.relay import ConversationClosed, FinderDetails
 from stickerreg.web.fields import CLEAN, message_field
-from stickerreg.web.pages import is_htmx, private_page, render
+from stickerreg.web.pages import Slot, can_prerender, fill, is_htmx, prerendered, private_page, render
 
 bp = Blueprint("finder", __name__)
 
@@ -132,17 +134,17 @@ def sticker(raw: str):
         return _typo(raw)
     if raw != code:
         return redirect(url_for(".sticker", raw=code), 301)
-    _note_scan(code)
-    return _sticker_page(code, FinderMessageForm(formdata=None))
+    found = stickers.find_by_code(g.db, code)  # one lookup, whatever the code, for the alert and the page
+    _note_scan(found)
+    return _sticker_page(code, found)
 
 
-def _note_scan(code: str) -> None:
+def _note_scan(sticker: Sticker | None) -> None:
     """Tell the owner of a sticker in lost mode that a person opened its page.
     Every code costs the same lookup; only lost mode, the owner's explicit choice to be
     findable, leads on to the alert's own writes (see stickers.record_scan)."""
     if request.method != "GET" or bots.is_bot(request.user_agent.string):
         return  # link previews and crawlers are not finders
-    sticker = stickers.find_by_code(g.db, code)
     if sticker is not None and stickers.record_scan(g.db, sticker, now=utcnow()):
         g.db.commit()
 
@@ -159,7 +161,7 @@ def send_message(code: str):
         abort(403)
     form = FinderMessageForm()
     if not form.validate_on_submit():
-        return _sticker_page(code, form), 422
+        return _sticker_page(code, stickers.find_by_code(g.db, code), form), 422
     conversation, token = finder.report_found(
         g.db, code=code, message=form.message.data, details=_finder_details(form)
     )
@@ -207,16 +209,32 @@ def _typo(raw: str):
     return render("finder/typo.html", form=form, typed=cleaned), 404
 
 
-def _sticker_page(code: str, form: FinderMessageForm):
+def _sticker_page(code: str, sticker: Sticker | None, form: FinderMessageForm | None = None):
+    """The sticker's page. With a blank form (nearly every visit) it is joined from a copy
+    rendered once per language (pages.prerendered): the form's widgets and every translated
+    sentence cost nothing per request. A form to show again (422) renders as usual."""
     g.page_url = url_for(".sticker", raw=code)
-    return render(
-        "finder/sticker.html",
-        "finder/_message_form.html",
-        code=code,
-        display_code=codes.display(code),
-        view=finder.public_view(g.db, code),
-        form=form,
-    )
+    page = {"display_code": codes.display(code), "send_url": url_for(".send_message", code=code),
+            "owner_note": _owner_note(finder.public_view_of(sticker))}
+    if form is None and can_prerender():
+        return fill(prerendered("finder/sticker.html", "blank form", _blank_page), csrf_token=generate_csrf, **page)
+    form = form or FinderMessageForm(formdata=None)
+    return render("finder/sticker.html", "finder/_message_form.html", form=form, **page)
+
+
+def _blank_page() -> dict:
+    """The sticker page's context, with a slot for each value that differs between requests."""
+    form = FinderMessageForm(formdata=None)
+    if form.meta.csrf:
+        form.csrf_token.current_token = Slot("csrf_token")
+    return {"form": form, **{name: Slot(name) for name in ("display_code", "send_url", "owner_note")}}
+
+
+def _owner_note(view: StickerPublic) -> Markup:
+    """What the owner published in lost mode (finder/_owner_note.html), or nothing."""
+    if not (view.reward_text or view.public_note):
+        return Markup("")
+    return Markup(render_template("finder/_owner_note.html", view=view))
 
 
 def _conversation_page(token: str, conversation, form: FinderReplyForm):

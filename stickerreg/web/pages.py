@@ -4,13 +4,17 @@ module; it imports no blueprint."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Hashable
 from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
+from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from stickerreg import codes
@@ -74,16 +78,22 @@ def public_url(endpoint: str, **values) -> str:
 
 def security_headers(response: Response) -> Response:
     """Headers every response carries; finder pages also send no Referer at all."""
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(self), microphone=()"
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "geolocation=(self), camera=(self), microphone=()"
     is_finder = request.blueprint == "finder"
-    response.headers["Referrer-Policy"] = "no-referrer" if is_finder else "same-origin"
+    headers["Referrer-Policy"] = "no-referrer" if is_finder else "same-origin"
     if request.is_secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
-    response.vary.add("HX-Request")
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    # What response.vary.add does, without parsing the header into a set on every response.
+    vary = headers.get("Vary")
+    if not vary:
+        headers["Vary"] = "HX-Request"
+    elif "hx-request" not in vary.lower():
+        headers["Vary"] = f"{vary}, HX-Request"
     return response
 
 
@@ -94,6 +104,65 @@ def lang_url(lang: str) -> str:
     args = request.args.to_dict() if request.method == "GET" else {}
     args["lang"] = lang
     return f"{page}?{urlencode(args)}"
+
+
+# --- pages rendered once ------------------------------------------------------------------
+#
+# A page that is the same for every visitor but for a few values (the finder's sticker page:
+# the ID, its form's address and CSRF token, the language link) is rendered once per app,
+# language and variant with a Slot where each such value goes, and split there; a request
+# then only joins the pieces with its values, escaped as the template would have escaped
+# them. Only for anonymous visitors with no notices waiting: anything else renders as usual.
+
+
+class Slot(Markup):
+    """Where a once-rendered page takes a per-request value. Markup, so autoescaping leaves
+    the marker alone; NUL never occurs in rendered templates, so it can't be confused."""
+
+    def __new__(cls, name: str):
+        return super().__new__(cls, f"\x00{name}\x00")
+
+
+_SLOTS = re.compile("\x00([A-Za-z_]+)\x00")
+_LANG_URL_SLOT = "lang_url_"
+
+
+def can_prerender() -> bool:
+    """Whether this request may get a once-rendered page: a full page (not an htmx fragment)
+    for an anonymous visitor with no notices waiting, whose header and notices are the same
+    for everyone."""
+    return not (is_htmx() or current_user.is_authenticated or session.get("_flashes"))
+
+
+def prerendered(template: str, variant: Hashable, context: Callable[[], dict]) -> tuple[str, ...]:
+    """`template` rendered with `context()` once per app, language and `variant`, split at its
+    slots (even items are text, odd ones slot names). In development (templates reloading)
+    every request renders afresh, so an edited template shows at once."""
+    cache = current_app.extensions.setdefault("prerendered", {})
+    key = (template, str(get_locale()), variant)
+    parts = cache.get(key)
+    if parts is None:
+        html = render_template(template, lang_url=lambda lang: Slot(_LANG_URL_SLOT + lang), **context())
+        parts = tuple(_SLOTS.split(html))
+        if not current_app.jinja_env.auto_reload:
+            cache[key] = parts
+    return parts
+
+
+def fill(parts: tuple[str, ...], **values) -> str:
+    """A prerendered page with each slot's value, escaped as the template would have escaped
+    it (Markup stays as it is). A value may be a function, called only if its slot is used;
+    the language links fill themselves."""
+    page = list(parts)
+    for index in range(1, len(page), 2):
+        name = page[index]
+        if name.startswith(_LANG_URL_SLOT) and name not in values:
+            value = lang_url(name.removeprefix(_LANG_URL_SLOT))
+        else:
+            value = values[name]
+            value = value() if callable(value) else value
+        page[index] = escape(value)
+    return "".join(page)
 
 
 def sticker_status_label(sticker) -> str:

@@ -349,3 +349,95 @@ def test_every_footer_leads_to_the_about_privacy_and_contact_pages(browser_clien
     assert f'href="{path}"' in front
     page = browser_client.get(path)
     assert page.status_code == 200 and "kundservice@stickerreg.se" in page.get_data(as_text=True)
+
+
+def test_a_sticker_page_looks_its_sticker_up_once(app, sticker_factory):
+    """The scan alert and the page share one lookup, for every kind of code alike."""
+    known = sticker_factory(reward_text="50 kr").code
+    client = app.test_client()
+    for code in (known, codes.generate()):
+        selects = [s for s in statements_for(app, client, f"/s/{code}") if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 1 and "FROM stickers" in selects[0]
+
+
+def without_tokens(html: str) -> str:
+    return re.sub(r'(name="csrf_token" type="hidden" value=")[^"]+"', r'\1"', html)
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize("state", ["unknown", "active", "lost_mode", "lost_mode_with_markup"])
+def test_the_page_joined_from_its_once_rendered_copy_is_the_page_the_template_renders(
+    app, sticker_factory, monkeypatch, state, lang
+):
+    code = {
+        "unknown": codes.generate,
+        "active": lambda: sticker_factory().code,
+        "lost_mode": lambda: sticker_factory(lost_mode=True, reward_text="Hittelön 200 kr", public_note="Ring!").code,
+        "lost_mode_with_markup": lambda: sticker_factory(lost_mode=True, public_note='<b>"fett"</b> & {{ x }}').code,
+    }[state]()
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    url = f"/s/{code}?lang={lang}&utm_source=<qr>"
+    joined = [client.get(url).get_data(as_text=True) for _ in range(2)]  # the first renders the copy
+    assert any(key[0] == "finder/sticker.html" for key in app.extensions["prerendered"])
+    import stickerreg.web.finder as views
+
+    monkeypatch.setattr(views, "can_prerender", lambda: False)
+    rendered = client.get(url).get_data(as_text=True)
+    assert without_tokens(joined[0]) == without_tokens(joined[1]) == without_tokens(rendered)
+    assert "\x00" not in joined[1] and f'lang="{lang}"' in joined[1]
+    assert "utm_source=%3Cqr%3E" in joined[1] and "<qr>" not in joined[1]
+
+
+def test_a_signed_in_owner_sees_their_own_header_on_a_sticker_page(app, user_factory, sticker_factory):
+    from helpers import PASSWORD, browser
+
+    code = sticker_factory().code
+    assert "Sign out" not in browser(app).get(f"/s/{code}").get_data(as_text=True)  # renders the shared copy
+    owner = user_factory(email="signed.in@example.se", password=PASSWORD, locale="en")
+    page = browser(app, email=owner.email).get(f"/s/{code}").get_data(as_text=True)
+    assert "Sign out" in page and "My account" in page
+
+
+def test_a_notice_waiting_in_the_session_is_shown_on_the_sticker_page(browser_client):
+    code = codes.generate()
+    browser_client.get(f"/s/{code}")
+    with browser_client.session_transaction() as session:
+        session["_flashes"] = [("info", "Ett meddelande som väntar")]
+    assert "Ett meddelande som väntar" in browser_client.get(f"/s/{code}").get_data(as_text=True)
+    assert "Ett meddelande som väntar" not in browser_client.get(f"/s/{code}").get_data(as_text=True)
+
+
+def test_the_page_from_the_shared_copy_takes_a_message_with_its_token(browser_client, sticker_factory, session):
+    sticker = sticker_factory()
+    browser_client.get(f"/s/{sticker.code}")  # the copy exists; this request and the next are joined from it
+    assert send(browser_client, sticker.code).status_code == 303
+    assert session.exec(select(Message)).one().body.startswith("Hittade dina nycklar")
+
+
+def test_wtforms_own_messages_are_swedish_and_their_catalog_is_read_once(browser_client, sticker_factory, monkeypatch):
+    from babel import support
+
+    from stickerreg import i18n
+
+    reads = []
+    load = support.Translations.load
+    monkeypatch.setattr(support.Translations, "load",
+                        lambda *args, **kwargs: reads.append(kwargs.get("domain")) or load(*args, **kwargs))
+    i18n.wtforms_catalog.cache_clear()
+    code = sticker_factory().code
+    long_email = "a" * 250 + "@example.se"
+    pages = [send(browser_client, code, htmx=True, email=long_email).get_data(as_text=True) for _ in range(3)]
+    english = "Field cannot be longer than 254 characters."
+    swedish = i18n.wtforms_catalog("sv").ungettext("Field cannot be longer than %(max)d character.",
+                                                    "Field cannot be longer than %(max)d characters.", 254) % {"max": 254}
+    assert swedish != english and all(swedish in page for page in pages)
+    assert reads.count("wtforms") == 1
+
+
+def test_values_go_into_the_copy_escaped_and_never_as_slots(app):
+    from stickerreg.web.pages import Slot, fill
+
+    parts = tuple(re.split("\x00([A-Za-z_]+)\x00", f"<p>{Slot('a')}</p><i>{Slot('b')}</i>"))
+    with app.test_request_context():
+        assert fill(parts, a="\x00b\x00 & <x>", b=lambda: "B") == "<p>\x00b\x00 &amp; &lt;x&gt;</p><i>B</i>"
