@@ -60,6 +60,7 @@ from stickerreg.models.stickers import (
     StickerStatus,
     StickerUpdate,
 )
+from stickerreg.models.worker import PeriodicJob, WorkerHeartbeat
 
 __all__ = [
     "ApiKey", "ApiScope", "AuditEntry", "BlockingCase", "BlockingEvent", "BlockingItem", "BlockingStatus", "Card",
@@ -74,4 +75,5 @@ __all__ = [
     "OutboxMessage", "OutboxStatus", "ProfileFields", "ProfileUpdate", "RelayLink", "Role", "Sender", "Sticker",
     "StickerOwnerFields", "StickerPublic", "StickerSet", "StickerStatus", "StickerUpdate", "TokenPurpose", "User",
     "UTCDateTime", "created_at_field", "utcnow",
+    "PeriodicJob", "WorkerHeartbeat",
 ]

@@ -53,3 +53,8 @@ class OutboxMessage(SQLModel, table=True):
     email_message_id: str = Field(max_length=255, unique=True)
     created_at: datetime = created_at_field()
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A worker's claim on a pending row, taken by one conditional UPDATE so that no two workers
+    # send it. A worker that dies mid-send leaves its claim to run out; the row is then sent
+    # again by whoever claims it next, with the same Message-ID (at least once, never lost).
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

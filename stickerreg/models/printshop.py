@@ -60,7 +60,8 @@ class BatchEvent(SQLModel, table=True):
 
 
 class ExportJob(SQLModel, table=True):
-    """A background export of a batch (pdf, cards, csv, svg) with its progress."""
+    """A background export of a batch (pdf, cards, csv, svg) with its progress, written by a
+    worker (`flask worker`) that the web only queues it for."""
 
     __tablename__ = "export_jobs"
 
@@ -76,3 +77,9 @@ class ExportJob(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The worker writing the file holds a lease it renews with every progress write; a job
+    # whose lease ran out (its worker died, the server restarted) is taken up again, from the
+    # start, until it has been started MAX_EXPORT_ATTEMPTS times.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
