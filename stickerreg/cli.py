@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -17,8 +18,7 @@ from sqlmodel import select
 from werkzeug.serving import run_simple
 
 from stickerreg import codes, db, privacy_export
-from stickerreg.emails import composer
-from stickerreg.mail import transport_from_config
+from stickerreg import worker as background
 from stickerreg.models import (
     ApiScope,
     BatchStatus,
@@ -49,6 +49,7 @@ from stickerreg.services import (
 )
 from stickerreg.services.linked import cards, devices, directory, fire, idprotect
 from stickerreg.services.printshop import PrintshopError, UnknownLayout, batches, exports, misprints
+from stickerreg.services.worker import Worker, new_worker_id
 from stickerreg.web.pages import public_url
 
 DEMO_EMAIL = "demo@stickerreg.se"
@@ -213,30 +214,18 @@ def _demo_set(session, owner: User) -> list[Sticker]:
 outbox_group = AppGroup("outbox", help="Send queued email.")
 
 
-def _worker_args(app: Flask) -> dict:
-    return dict(
-        compose=composer(app),
-        transport=transport_from_config(app.config["SMTP_URL"], app.config["MAIL_DIR"]),
-        max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"],
-    )
-
-
 @outbox_group.command("run")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
-@click.option("--poll", default=2.0, show_default=True, help="Seconds between passes.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
 def outbox_run(once: bool, poll: float) -> None:
-    """Run the outbox worker (SMTP_URL, or .eml files under MAIL_DIR)."""
+    """Run the outbox part of the worker (SMTP_URL, or .eml files under MAIL_DIR); `flask
+    worker` runs it together with exports and periodic jobs."""
     app = current_app._get_current_object()
     if once:
-        stats = outbox.run_once(_engine(), **_worker_args(app))
+        stats = outbox.drain(_engine(), **background.outbox_args(app))
         click.echo(f"sent {stats.sent}, failed {stats.failed}, dead {stats.dead}, cancelled {stats.cancelled}")
         return
-    stop = threading.Event()
-    click.echo("outbox worker running; Ctrl-C stops it")
-    try:
-        outbox.run_forever(_engine(), stop=stop, poll_seconds=poll, **_worker_args(app))
-    except KeyboardInterrupt:
-        stop.set()
+    _run_until_stopped(background.build(app, ("outbox",), idle=poll))
 
 
 @outbox_group.command("retry")
@@ -257,26 +246,50 @@ def outbox_status() -> None:
             click.echo(f"{status:<10} {count}")
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--once", is_flag=True, help="Do what is due now (emails, exports, periodic jobs), then exit.")
+def worker_command(once: bool) -> None:
+    """Run all background work in this process: send the outbox, write the export jobs the
+    print shop queues, run periodic jobs (retention, daily). Start as many as you like, beside
+    `flask serve` too: they share the work and never do anything twice."""
+    app = current_app._get_current_object()
+    if once:
+        click.echo(background.run_once(app))
+        return
+    _run_until_stopped(background.build(app))
+
+
+def _run_until_stopped(worker: Worker) -> None:
+    """Run the worker until Ctrl-C or SIGTERM (how systemd stops it); it finishes its passes."""
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    duties = ", ".join(duty.name for duty in worker.duties)
+    click.echo(f"worker {worker.worker_id} running ({duties}); Ctrl-C stops it")
+    try:
+        worker.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 def serve(host: str, port: int) -> None:
-    """Serve the app with an outbox worker thread beside it (the demo setup of `make run`)."""
+    """Serve the app with the worker in a thread beside it (the one-process demo of `make
+    run`); a `flask worker` started as well shares the work without sending anything twice."""
     app = current_app._get_current_object()
     stop = threading.Event()
-    worker = threading.Thread(
-        target=outbox.run_forever,
-        kwargs=dict(engine=_engine(), stop=stop, **_worker_args(app)),
-        name="outbox-worker",
-        daemon=True,
-    )
+    worker = threading.Thread(target=background.build(app).run, args=(stop,), name="worker", daemon=True)
     worker.start()
     try:
         # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         stop.set()
+        worker.join(timeout=15)
 
 
 user_group = AppGroup("user", help="Operator and staff accounts.")
@@ -362,14 +375,15 @@ def batch_export(batch_id: str, fmt: str, out: Path, crop_marks: bool) -> None:
     with db.session_scope(_engine()) as session:
         batch = _batch_or_fail(session, batch_id)
         try:
-            job = exports.start_export(session, batch, fmt)
+            job = exports.start_export(session, batch, fmt, worker=(claimant := new_worker_id()))
         except PrintshopError as error:
             raise _usage(error) from None
         session.commit()
     out_dir = exports.export_dir(current_app.config, current_app.instance_path)
     with click.progressbar(length=max(job.total, 1), label=f"{fmt} {batch.public_id}", file=sys.stderr) as bar:
         # The CLI is its own process, so the PDF engine may use the second core.
-        job = exports.run_export(_engine(), job.id, out_dir, base_url=_base_url(), workers=min(2, os.cpu_count() or 1),
+        job = exports.run_export(_engine(), job.id, out_dir, base_url=_base_url(), worker=claimant,
+                                  workers=min(2, os.cpu_count() or 1),
                                   crop_marks=crop_marks and fmt == "pdf",
                                   on_progress=lambda done, total: bar.update(done - bar.pos))
     if job.status != JobStatus.DONE:
@@ -717,7 +731,7 @@ def retention_run() -> None:
 
 def init_app(app: Flask) -> None:
     """Add the commands to `flask --app stickerreg`."""
-    for command in (init_db, seed_demo, outbox_group, serve, user_group, batch_group, desk_group, kiosk_group,
-                    directory_group, apikey_group, idprotect_group, nix_group, leads_group, privacy_group,
+    for command in (init_db, seed_demo, outbox_group, serve, worker_command, user_group, batch_group, desk_group,
+                    kiosk_group, directory_group, apikey_group, idprotect_group, nix_group, leads_group, privacy_group,
                     retention_group):
         app.cli.add_command(command)

@@ -1,16 +1,24 @@
-"""Compose outbox emails from templates, in the reader's language, at send time."""
+"""Compose outbox emails from templates, in the reader's language, at send time.
+
+Emails are composed in an app context, without a request: links are built by the app's URL
+map bound to PUBLIC_BASE_URL (what url_for does with _external inside a request for that
+address), so a worker pays for no fake request per email."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from email import headerregistry, policy
 from email.message import EmailMessage
 from email.utils import formatdate
+from functools import lru_cache
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, render_template, url_for
+from flask import Flask, current_app, has_app_context, render_template
 from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from stickerreg import codes
 from stickerreg.models import (
@@ -35,6 +43,41 @@ from stickerreg.services.outbox import Composer
 from stickerreg.text import defang, single_line
 
 
+class _HeaderClasses(headerregistry.HeaderRegistry):
+    """The standard header classes, each made once: the standard registry builds a new class
+    for every header set or read, which was some 40 % of putting an email together. The
+    email is byte for byte the same (tests/unit/test_worker.py holds the two equal)."""
+
+    def __init__(self):
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+    def __call__(self, name: str, value: str):
+        # Headers that are the same in every email (From, MIME-Version, a text part's
+        # Content-Type) are parsed once; a parsed header is an immutable string.
+        if name.lower() in _REPEATED:
+            return _parsed(self, name, value)
+        return super().__call__(name, value)
+
+
+_REPEATED = frozenset({"from", "auto-submitted", "mime-version", "content-type", "content-transfer-encoding"})
+
+
+@lru_cache(maxsize=64)
+def _parsed(registry: _HeaderClasses, name: str, value: str):
+    return registry[name](name, value)
+
+
+EMAIL_POLICY = policy.default.clone(header_factory=_HeaderClasses())
+
+
 def N_(text: str) -> str:  # noqa: N802  (marks text for extraction; translated at send time)
     return text
 
@@ -44,17 +87,74 @@ class UnknownEmailKind(ValueError):
 
 
 def composer(app: Flask) -> Composer:
-    """A compose function for the outbox worker, bound to this app's templates and settings."""
+    """A compose function for the outbox worker, bound to this app's templates and settings.
+    It uses the caller's context of this app (a worker holds one for its life), else makes one."""
 
     def compose(session: Session, row: OutboxMessage) -> EmailMessage | None:
         build = BUILDERS.get(row.kind)
         if build is None:
             raise UnknownEmailKind(row.kind)
-        base_url = app.config["PUBLIC_BASE_URL"]
-        with app.test_request_context("/", base_url=base_url):
+        if has_app_context() and current_app._get_current_object() is app:
+            return build(session, row)
+        with app.app_context():
             return build(session, row)
 
+    compose.prepare = prepare
     return compose
+
+
+# What the builders read, by the payload key or column that names it.
+_NAMED_BY = {
+    "conversation_id": Conversation, "message_id": Message, "sticker_id": Sticker, "item_id": HandedInItem,
+    "desk_id": Desk, "case_id": BlockingCase, "event_id": BlockingEvent, "alert_id": IdProtectAlert,
+    "owner_id": User, "user_id": User,
+}
+
+
+def prepare(session: Session, rows: Sequence[OutboxMessage]) -> list:
+    """Load what composing these rows reads (their conversations, stickers, owners, ...) in a
+    query per table, following the ids from row to row: each builder's session.get then
+    finds its row in the session, and a chunk of emails costs a few queries, not a few each.
+    Returns what it loaded: the caller keeps it while composing (the session holds its
+    objects only as long as someone else does)."""
+    wanted: dict[type, set[int]] = defaultdict(set)
+    asked: dict[type, set[int]] = defaultdict(set)
+    loaded: list = []
+    for row in rows:
+        _note(wanted, row.payload.items())
+    while missing := {model: ids - asked[model] for model, ids in wanted.items() if ids - asked[model]}:
+        for model, ids in missing.items():
+            asked[model] |= ids
+            for found in session.exec(select(model).where(model.id.in_(ids))):
+                loaded.append(found)
+                _note(wanted, ((key, getattr(found, key, None)) for key in _NAMED_BY))
+    return loaded
+
+
+def _note(wanted: dict[type, set[int]], pairs: Iterable[tuple[str, object]]) -> None:
+    for key, value in pairs:
+        if key in _NAMED_BY and type(value) is int:
+            wanted[_NAMED_BY[key]].add(value)
+
+
+def _link(endpoint: str, **values) -> str:
+    """An absolute link to `endpoint` on PUBLIC_BASE_URL, as url_for(..., _external=True)
+    gives it inside a request to that address."""
+    return _links(current_app).build(endpoint, values, force_external=True)
+
+
+def _links(app: Flask):
+    """The app's URL map bound to PUBLIC_BASE_URL, made once per app and address."""
+    base_url = app.config["PUBLIC_BASE_URL"]
+    cache = app.extensions.setdefault("email_links", {})
+    if base_url not in cache:
+        parts = urlsplit(base_url)
+        host = parts.netloc
+        default_port = {"http": ":80", "https": ":443"}.get(parts.scheme)
+        if default_port and host.endswith(default_port):
+            host = host[: -len(default_port)]  # as a request's Host: no default port
+        cache[base_url] = app.url_map.bind(host, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme)
+    return cache[base_url]
 
 
 def _finder_message(session: Session, row: OutboxMessage) -> EmailMessage | None:
@@ -71,7 +171,7 @@ def _finder_message(session: Session, row: OutboxMessage) -> EmailMessage | None
             body=defang(message.body),
             found_where=defang(conversation.found_where or ""),
             conversation=conversation,
-            conversation_url=url_for("account.conversation", public_id=conversation.public_id, _external=True),
+            conversation_url=_link("account.conversation", public_id=conversation.public_id),
         )
         subject = _("Someone found your item: %(label)s", label=sticker.label) if sticker.label else _("Someone found your item")
         return _email(row, owner.email, subject, "emails/finder_message", context)
@@ -86,7 +186,7 @@ def _owner_reply(session: Session, row: OutboxMessage) -> EmailMessage | None:
     with force_locale(conversation.finder_locale):
         context = dict(
             body=defang(message.body),
-            conversation_url=url_for("finder.conversation", token=token, _external=True),
+            conversation_url=_link("finder.conversation", token=token),
         )
         return _email(row, conversation.finder_email, _("The owner replied to your message"), "emails/owner_reply", context)
 
@@ -97,7 +197,7 @@ def _finder_receipt(session: Session, row: OutboxMessage) -> EmailMessage | None
         return None  # erased since: nobody to write to
     token = relay.issue_link(session, conversation)  # the plain token lives only in the email
     with force_locale(conversation.finder_locale):
-        context = dict(conversation_url=url_for("finder.conversation", token=token, _external=True))
+        context = dict(conversation_url=_link("finder.conversation", token=token))
         return _email(row, conversation.finder_email, _("Your message was sent: follow the conversation here"),
                       "emails/finder_receipt", context)
 
@@ -113,7 +213,7 @@ def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
             label=sticker.label,
             display_code=codes.display(sticker.code),
             scanned_at=format_datetime(datetime.fromisoformat(row.payload["scanned_at"]), "short"),
-            sticker_url=url_for("account.sticker", code=sticker.code, _external=True),
+            sticker_url=_link("account.sticker", code=sticker.code),
         )
         subject = _("Your sticker was scanned: %(label)s", label=sticker.label) if sticker.label else _("Your sticker was scanned")
         return _email(row, owner.email, subject, "emails/scan_alert", context)
@@ -133,7 +233,7 @@ def _handed_in(session: Session, row: OutboxMessage) -> EmailMessage | None:
             desk=desk,
             reference=handed_in.display_reference(item.reference),
             collect_by=format_date(handed_in.collect_by(item, desk), "long"),
-            item_url=url_for("account.handed_in_item", item_id=item.public_id, _external=True),
+            item_url=_link("account.handed_in_item", item_id=item.public_id),
         )
         subject = (_("Your item was handed in: %(label)s", label=sticker.label) if sticker.label
                    else _("Your item was handed in at a lost-and-found desk"))
@@ -150,7 +250,7 @@ def _blocking_case(session: Session, row: OutboxMessage) -> EmailMessage | None:
         return None
     with force_locale(owner.locale):
         context = dict(case=case, event=event, items=blocking.items_of(session, case), step=blocking_step(event),
-                       case_url=url_for("account.blocking_case", case_id=case.public_id, _external=True))
+                       case_url=_link("account.blocking_case", case_id=case.public_id))
         return _email(row, owner.email, _("Your blocking case: %(step)s", step=context["step"]),
                       "emails/blocking_case", context)
 
@@ -176,7 +276,7 @@ def _idprotect_alert(session: Session, row: OutboxMessage) -> EmailMessage | Non
         return None
     with force_locale(owner.locale):
         context = dict(alert=alert, requested_at=format_datetime(alert.requested_at, "short"),
-                       alerts_url=url_for("account.idprotect_alerts", _external=True))
+                       alerts_url=_link("account.idprotect_alerts"))
         return _email(row, owner.email, _("Someone asked for a credit report on you"), "emails/idprotect_alert",
                       context)
 
@@ -202,7 +302,7 @@ def _load(session: Session, row: OutboxMessage) -> tuple[Conversation | None, Me
 
 
 def _email(row: OutboxMessage, to: str, subject: str, template: str, context: dict) -> EmailMessage:
-    email = EmailMessage()
+    email = EmailMessage(policy=EMAIL_POLICY)
     email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = single_line(to)
     email["Subject"] = _header_text(subject)
@@ -238,9 +338,9 @@ def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: 
         context = {"user": user, "new_email": new_email, "old_email": row.payload.get("old_email")}
         if purpose is not None:
             token = accounts.issue_token(session, user, purpose, new_email=new_email)
-            context["link"] = url_for(endpoint, token=token, _external=True)
-        context["login_url"] = url_for("auth.login", _external=True)
-        context["reset_url"] = url_for("auth.reset_request", _external=True)
+            context["link"] = _link(endpoint, token=token)
+        context["login_url"] = _link("auth.login")
+        context["reset_url"] = _link("auth.reset_request")
         to = new_email or row.payload.get("old_email") or user.email
         with force_locale(user.locale):
             return _email(row, to, _(subject), f"emails/{template}", context)

@@ -1,42 +1,65 @@
-"""The transactional outbox: rows written with their cause, sent later by a worker.
+"""The transactional outbox: rows written with their cause, sent later by workers.
 
-The worker is the one place in services that commits: each row is its own transaction,
-so one bad email never holds up or rolls back the others.
+A worker claims a batch of due rows with one conditional UPDATE (on PostgreSQL after picking
+them FOR UPDATE SKIP LOCKED, so two workers take different rows instead of queueing behind
+each other): they are its alone until `lease_until`. A chunk at a time, it composes them and
+commits what composing wrote, then sends them over one connection and records them sent
+(the one place in services that commits); one bad email is recorded on its own and never
+holds up the others. A worker killed mid-send leaves its claim to run out; the rows it had
+not recorded are then sent by whoever claims them next, with the same Message-ID: at least
+once, never by two workers at the same time.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select, update
 
-from stickerreg.db import session_scope
 from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow
+from stickerreg.services.worker import new_worker_id
 
 log = logging.getLogger(__name__)
 
-# Builds the email for a row (None when there is nothing left to send).
+# Builds the email for a row (None when there is nothing left to send). It may have a
+# `prepare(session, rows)` attribute, called before each chunk is composed, that loads in bulk
+# what composing the rows will read and returns it, to be kept while they are composed.
 Composer = Callable[[Session, OutboxMessage], EmailMessage | None]
-# Delivers one email; raises on failure.
+# Delivers one email; raises on failure. One that is also a context manager (SmtpTransport)
+# is entered for each pass, to keep one connection open for the batch.
 Transport = Callable[[EmailMessage], None]
 
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
+BATCH = 50  # rows per claim
+# Emails are composed, then sent and recorded, this many at a time: a worker killed mid-pass
+# sends at most these again (after the lease), and the database is not written per email.
+CHUNK = 10
+# A claim lasts this long; a worker starts no send in its second half, so a slow mail server
+# never has it send a row whose claim ran out (and another worker may hold).
+LEASE = timedelta(minutes=2)
 
 
 @dataclass
 class RunStats:
+    claimed: int = 0
     sent: int = 0
     failed: int = 0
     dead: int = 0
     cancelled: int = 0
+    released: int = 0  # claimed, then handed back unsent (the claim was running out)
+
+    def add(self, other: RunStats) -> None:
+        for name in (f.name for f in fields(self)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def enqueue(session: Session, *, kind: OutboxKind, payload: dict, domain: str = "stickerreg.se",
@@ -59,15 +82,44 @@ def backoff(attempts: int) -> timedelta:
     return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def due_ids(session: Session, *, now: datetime, limit: int = 50) -> list[int]:
-    """Ids of pending rows whose time has come, oldest first."""
-    statement = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
+def _claimable(now: datetime):
+    return (
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
     )
-    return list(session.exec(statement))
+
+
+def claim(session: Session, *, worker: str, now: datetime, lease: timedelta = LEASE, limit: int = BATCH) -> list[int]:
+    """Claim up to `limit` due rows for `worker` until now + lease; their ids, oldest first.
+    The caller commits. The UPDATE checks again that each row is free: where the database
+    can't skip locked rows (SQLite), two workers may pick the same rows, and the second
+    UPDATE (writers take turns) finds them taken; it then looks again, past them. Nothing is
+    written when nothing is due."""
+    return [row.id for row in _claim_rows(session, worker=worker, now=now, lease=lease, limit=limit)]
+
+
+def _claim_rows(session: Session, *, worker: str, now: datetime, lease: timedelta, limit: int) -> list[OutboxMessage]:
+    while True:
+        picked = list(session.exec(
+            select(OutboxMessage.id).where(*_claimable(now))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has no such clause and needs none
+        ))
+        if not picked:
+            return []
+        taken = {row.id: row for row in session.scalars(
+            update(OutboxMessage).where(OutboxMessage.id.in_(picked), *_claimable(now))
+            .values(claimed_by=worker, lease_until=now + lease).returning(OutboxMessage)
+        )}
+        if taken:
+            return [taken[row_id] for row_id in picked if row_id in taken]
+
+
+def release(session: Session, ids: list[int], *, worker: str) -> None:
+    """Hand claimed rows back unsent, for any worker to take now; the caller commits."""
+    session.exec(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker)
+                 .values(claimed_by=None, lease_until=None))
 
 
 def run_once(
@@ -77,77 +129,136 @@ def run_once(
     transport: Transport,
     max_attempts: int,
     now: Callable[[], datetime] = utcnow,
+    worker: str | None = None,
+    batch: int = BATCH,
+    lease: timedelta = LEASE,
 ) -> RunStats:
-    """Try every due row once; returns what happened."""
+    """One pass: claim a batch of due rows, then CHUNK at a time compose them (committing what
+    composing wrote), send them over one connection and record them sent; the counts. A
+    full batch (`claimed == batch`) means more may be due: call again at once. One database
+    connection serves the whole pass, and no send starts in the second half of the lease."""
+    worker = worker or new_worker_id()
+    claimed_at = now()
+    deadline = claimed_at + lease / 2
     stats = RunStats()
-    with session_scope(engine) as session:
-        ids = due_ids(session, now=now())
-    for row_id in ids:
-        with session_scope(engine) as session:
-            _deliver(session, row_id, compose, transport, max_attempts, now(), stats)
+    with engine.connect() as connection, Session(bind=connection) as session:
+        rows = _claim_rows(session, worker=worker, now=claimed_at, lease=lease, limit=batch)
+        session.expunge_all()  # the rows outlive the claim's commit as plain values
+        session.commit()
+        stats.claimed = len(rows)
+        if not rows:
+            return stats
+        with _connection(transport):
+            for start in range(0, len(rows), CHUNK):
+                composed = _compose_all(session, rows[start:start + CHUNK], worker, compose, max_attempts, now, stats)
+                _send_all(session, composed, transport, worker, max_attempts, now, deadline, stats)
+                if now() >= deadline:
+                    _release(session, rows[start + CHUNK:], worker, stats)
+                    break
     return stats
 
 
-def _deliver(session, row_id, compose, transport, max_attempts, now, stats) -> None:
-    # Lock the row so two workers (PostgreSQL) never send the same email twice.
-    row = session.exec(
-        select(OutboxMessage).where(OutboxMessage.id == row_id).with_for_update(skip_locked=True)
-    ).first()
-    if row is None or row.status != OutboxStatus.PENDING:
-        return
-    try:
-        email = compose(session, row)
-        if email is None:
-            _finish(row, OutboxStatus.CANCELLED, now)
-            stats.cancelled += 1
-        else:
-            transport(email)
-            _finish(row, OutboxStatus.SENT, now)
-            stats.sent += 1
-    except Exception as error:  # any failure of compose or transport is retried
-        session.rollback()
-        row = session.get(OutboxMessage, row_id)
-        _record_failure(row, error, max_attempts, now, stats)
-    session.add(row)
-    session.commit()
-
-
-def _finish(row: OutboxMessage, status: OutboxStatus, now: datetime) -> None:
-    row.status = status.value
-    row.sent_at = now if status == OutboxStatus.SENT else None
-    row.last_error = None
-
-
-def _record_failure(row: OutboxMessage, error: Exception, max_attempts: int, now: datetime, stats: RunStats) -> None:
-    row.attempts += 1
-    # Class name and message only: never the email itself, which holds personal data.
-    row.last_error = f"{type(error).__name__}: {error}"[:500]
-    if row.attempts >= max_attempts:
-        row.status = OutboxStatus.DEAD.value
-        stats.dead += 1
-        log.error("outbox row %s dead after %s attempts: %s", row.id, row.attempts, type(error).__name__)
-    else:
-        row.next_attempt_at = now + backoff(row.attempts)
-        stats.failed += 1
-        log.warning("outbox row %s failed (attempt %s): %s", row.id, row.attempts, type(error).__name__)
-
-
-def run_forever(
-    engine: Engine,
-    *,
-    compose: Composer,
-    transport: Transport,
-    max_attempts: int,
-    stop: threading.Event,
-    poll_seconds: float = 2.0,
-) -> None:
-    """Drain the outbox until `stop` is set; survives database hiccups."""
-    while not stop.is_set():
+def _send_all(session: Session, composed: list[tuple[OutboxMessage, EmailMessage]], transport: Transport,
+              worker: str, max_attempts: int, now: Callable[[], datetime], deadline: datetime,
+              stats: RunStats) -> None:
+    """Send the composed emails and record them sent in one commit; a failure is recorded at
+    once. Past the deadline, the rest are handed back unsent."""
+    sent = []
+    for position, (row, email) in enumerate(composed):
+        if now() >= deadline:
+            _release(session, [left for left, _ in composed[position:]], worker, stats)
+            break
         try:
-            run_once(engine, compose=compose, transport=transport, max_attempts=max_attempts)
-        except Exception:
-            log.exception("outbox worker pass failed; retrying")
-        stop.wait(poll_seconds)
+            transport(email)
+            sent.append(row)
+        except Exception as error:  # recorded, retried after its backoff
+            _record_failure(session, row, error, worker=worker, max_attempts=max_attempts, now=now(), stats=stats)
+            session.commit()
+    if sent:
+        _settle(session, [row.id for row in sent], worker,
+                values=dict(status=OutboxStatus.SENT.value, sent_at=now(), last_error=None))
+        session.commit()
+        stats.sent += len(sent)
+
+
+def _release(session: Session, rows: list[OutboxMessage], worker: str, stats: RunStats) -> None:
+    if rows:
+        release(session, [row.id for row in rows], worker=worker)
+        session.commit()
+        stats.released += len(rows)
+
+
+def _compose_all(session: Session, rows: list[OutboxMessage], worker: str, compose: Composer, max_attempts: int,
+                 now: Callable[[], datetime], stats: RunStats) -> list[tuple[OutboxMessage, EmailMessage]]:
+    """Compose every row in one transaction, and commit what composing wrote (a fresh link's
+    token) before any email goes, so no link in a sent email points at nothing. Rows with
+    nothing left to send are cancelled in the same commit. A row whose composing fails (a
+    bug, a template gone) is recorded as failed, and the others are composed again
+    without it."""
+    waiting = list(rows)
+    prepare = getattr(compose, "prepare", None)
+    while True:
+        composed, cancelled, failed = [], [], None
+        read_ahead = prepare(session, waiting) if prepare is not None and waiting else None  # noqa: F841 (kept alive)
+        for row in waiting:
+            try:
+                email = compose(session, row)
+            except Exception as error:  # recorded, retried after its backoff
+                failed = (row, error)
+                break
+            if email is None:
+                cancelled.append(row)
+            else:
+                composed.append((row, email))
+        if failed is None:
+            break
+        session.rollback()
+        _record_failure(session, *failed, worker=worker, max_attempts=max_attempts, now=now(), stats=stats)
+        session.commit()
+        waiting.remove(failed[0])
+    if cancelled:
+        _settle(session, [row.id for row in cancelled], worker,
+                values=dict(status=OutboxStatus.CANCELLED.value, sent_at=None, last_error=None))
+    session.commit()
+    stats.cancelled += len(cancelled)
+    return composed
+
+
+def drain(engine: Engine, *, batch: int = BATCH, **run_args) -> RunStats:
+    """Send everything due now, batch after batch (`flask outbox run --once`); the sums."""
+    total = RunStats()
+    while True:
+        stats = run_once(engine, batch=batch, **run_args)
+        total.add(stats)
+        if stats.claimed < batch:
+            return total
+
+
+def _connection(transport: Transport) -> AbstractContextManager:
+    """A transport that can keep its connection open is entered for the whole pass."""
+    return transport if isinstance(transport, AbstractContextManager) else nullcontext()
+
+
+def _settle(session: Session, ids: list[int], worker: str, *, values: dict) -> None:
+    """Write the rows' outcome and let go of them (only while the claim is still this worker's)."""
+    session.exec(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker)
+                 .values(claimed_by=None, lease_until=None, **values))
+
+
+def _record_failure(session: Session, row: OutboxMessage, error: Exception, *, worker: str, max_attempts: int,
+                    now: datetime, stats: RunStats) -> None:
+    """Count the attempt and set the next (or give up: dead); the caller commits."""
+    attempts = row.attempts + 1
+    # Class name and message only: never the email itself, which holds personal data.
+    failure = {"attempts": attempts, "last_error": f"{type(error).__name__}: {error}"[:500]}
+    if attempts >= max_attempts:
+        _settle(session, [row.id], worker, values=dict(status=OutboxStatus.DEAD.value, **failure))
+        stats.dead += 1
+        log.error("outbox row %s dead after %s attempts: %s", row.id, attempts, type(error).__name__)
+    else:
+        _settle(session, [row.id], worker, values=dict(next_attempt_at=now + backoff(attempts), **failure))
+        stats.failed += 1
+        log.warning("outbox row %s failed (attempt %s): %s", row.id, attempts, type(error).__name__)
 
 
 def requeue_dead(session: Session, *, now: datetime | None = None) -> int:
@@ -156,7 +267,8 @@ def requeue_dead(session: Session, *, now: datetime | None = None) -> int:
     requeued = session.exec(
         update(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.DEAD)
-        .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now or utcnow(), last_error=None)
+        .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now or utcnow(), last_error=None,
+                claimed_by=None, lease_until=None)
     )
     return requeued.rowcount
 

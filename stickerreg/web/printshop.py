@@ -3,17 +3,13 @@
 Only print-shop staff and admins get here. To everyone else, signed in or not, every URL
 of this blueprint answers 404, like an unknown address: no sign-in redirect reveals it.
 
-Exports run in a background thread the view starts after committing the job: the thread
-is the worker (`exports.run_export`) and commits its progress as it goes, while the page
-polls a progress fragment. That is simple and fine while one web process serves a small
-print shop and an export takes seconds; a job cut off by a restart stays unfinished, and
-exporting again starts a fresh one. `flask batch export` runs the same worker in the
-foreground.
+An export is only queued here: the worker (`flask worker`, or the thread `flask serve`
+runs) claims the job, writes the file and commits its progress as it goes, while the page
+polls a progress fragment. A job cut off by a restart is taken up again once its claim runs
+out. `flask batch export` writes the same kind of job in the foreground.
 """
 
 from __future__ import annotations
-
-import threading
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_babel import get_locale, ngettext
@@ -24,7 +20,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from stickerreg.models import Batch, BatchStatus, ExportJob, JobStatus, Role
+from stickerreg.models import Batch, BatchStatus, JobStatus, Role
 from stickerreg.services.printshop import (
     CardsPurged,
     ExportRefused,
@@ -263,7 +259,7 @@ def void(public_id: str):
 
 @bp.post("/batches/<public_id>/exports")
 def start_export(public_id: str):
-    """Queue an export and start its worker; answers with the progress (fragment or page)."""
+    """Queue an export for the worker; answers with the progress (fragment or page)."""
     batch = batches.find_batch(g.db, public_id) or abort(404)
     form = ExportForm()
     if not form.validate_on_submit():
@@ -273,7 +269,6 @@ def start_export(public_id: str):
     except PrintshopError as error:
         return _export_refused(batch, problem(error)), 409
     g.db.commit()
-    _run_in_background(job)
     if is_htmx():
         return render("printshop/_export_progress.html", job=job, batch=batch)
     return redirect(url_for(".export", public_id=job.public_id), 303)
@@ -337,19 +332,6 @@ def _reader_language() -> str:
 
 def _export_dir():
     return exports.export_dir(current_app.config, current_app.instance_path)
-
-
-def _run_in_background(job: ExportJob) -> None:
-    """Start the export worker in a daemon thread (see the module docstring)."""
-    app = current_app._get_current_object()
-    worker = threading.Thread(
-        target=exports.run_export,
-        args=(app.extensions["db_engine"], job.id, _export_dir()),
-        kwargs={"base_url": app.config["PUBLIC_BASE_URL"]},
-        name=f"export-{job.public_id}",
-        daemon=True,
-    )
-    worker.start()
 
 
 def problem(error: PrintshopError) -> str:

@@ -4,11 +4,13 @@ sheets as PDF, watch the progress bar that htmx polls, download the file and ope
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from stickerreg import worker as background
 from stickerreg.models import Batch, Role
 from stickerreg.services import accounts
 from stickerreg.services.printshop import batches
@@ -26,8 +28,16 @@ def print_shop_user(session):
 
 @pytest.fixture
 def exports_in(live_server, tmp_path):
+    """The export folder, and a worker beside the server writing what the page queues (as
+    `flask serve` runs one)."""
     live_server.app.config["EXPORT_DIR"] = str(tmp_path / "exports")
-    return tmp_path / "exports"
+    worker = background.build(live_server.app, ("exports",), idle=0.1)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="export-worker", daemon=True)
+    thread.start()
+    yield tmp_path / "exports"
+    stop.set()
+    thread.join()
 
 
 def sign_in(page: Page) -> None:

@@ -123,7 +123,8 @@ def test_a_redis_outage_keeps_finder_pages_up_with_limits_in_memory(database_url
     assert "falling back to in-memory storage" in caplog.text
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json == {"status": "degraded", "checks": {"database": "ok", "rate_limit_storage": "down"}}
+    assert ready.json == {"status": "degraded", "checks": {"database": "ok", "rate_limit_storage": "down",
+                                                           "worker": "none"}, "worker_last_seen": None}
     app.extensions["db_engine"].dispose()
 
 
@@ -131,7 +132,8 @@ def test_a_redis_outage_keeps_finder_pages_up_with_limits_in_memory(database_url
 def test_readyz_says_ok_when_the_database_and_redis_answer(database_url, tmp_path):
     app = make_test_app(database_url, tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
     ready = app.test_client().get("/readyz")
-    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "rate_limit_storage": "ok"}
+    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "rate_limit_storage": "ok",
+                                                                 "worker": "none"}
     app.extensions["db_engine"].dispose()
 
 

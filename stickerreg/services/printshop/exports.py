@@ -1,18 +1,24 @@
 """Print files of a batch, made by export jobs: sticker sheets (PDF), backing cards (PDF),
-the CSV manifest and a zip of SVG QR codes. A job is queued by the web or the CLI and
-written by a worker that commits its progress as it goes."""
+the CSV manifest and a zip of SVG QR codes. The web queues a job; the worker (`flask
+worker`) claims it with a lease and writes it, committing its progress as it goes and
+renewing the lease with each progress write. A job whose lease ran out (its worker died, the
+server restarted) is taken up again from the start, at most MAX_EXPORT_ATTEMPTS times.
+`flask batch export` creates its job already claimed and writes it in the foreground."""
 
 from __future__ import annotations
 
 import csv
 import logging
 import os
+import secrets
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import and_, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select, update
 
@@ -22,6 +28,7 @@ from stickerreg.models import Batch, BatchStatus, ExportJob, JobStatus, Sticker,
 from stickerreg.printing import images, layouts, pdf
 from stickerreg.services import stickers
 from stickerreg.services.printshop import CardsPurged, ExportRefused, PrintshopError, batches
+from stickerreg.services.worker import new_worker_id
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,10 @@ CSV_COLUMNS = ("batch", "product", "set", "position", "code", "display_code", "u
 # Spreadsheets run cells starting with these as formulas ("CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes: the bar moves, the database rests
+# A worker's claim on a job, renewed with every progress write: one whose worker is gone is
+# taken up again this long after its last sign of life.
+EXPORT_LEASE = timedelta(minutes=2)
+MAX_EXPORT_ATTEMPTS = 3  # starts before a job that keeps getting cut off is marked failed
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -153,17 +164,65 @@ def check_exportable(session: Session, batch: Batch, fmt: str) -> None:
                           "so the cards can't be exported again")
 
 
-def start_export(session: Session, batch: Batch, fmt: str, actor: User | None = None) -> ExportJob:
-    """Queue an export of the batch; a worker (`run_export`) writes the file."""
+def start_export(session: Session, batch: Batch, fmt: str, actor: User | None = None, *, worker: str | None = None,
+                 now: datetime | None = None) -> ExportJob:
+    """Queue an export of the batch for the worker. With `worker` (the CLI, which writes it
+    at once with `run_export(..., worker=...)`), the job starts claimed by it, so no
+    background worker takes it meanwhile."""
     check_exportable(session, batch, fmt)
     total = batches.set_count(session, batch) if fmt == "cards" else sum(
         n for status, n in batches.sticker_counts(session, batch).items() if status != StickerStatus.VOIDED
     )  # an estimate for the first look at the job; the worker sets the exact count
     job = ExportJob(public_id=tokens.new_public_id(), batch_id=batch.id, format=fmt, total=total,
                     created_by_id=actor.id if actor else None)
+    if worker is not None:
+        job.status, job.claimed_by, job.lease_until = JobStatus.RUNNING.value, worker, (now or utcnow()) + EXPORT_LEASE
     session.add(job)
     session.flush()
     return job
+
+
+def _waiting(now: datetime):
+    """Jobs a worker may take: queued, or running under a lease that ran out (a job left by a
+    web thread before leases existed has none)."""
+    expired = or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now)
+    return or_(ExportJob.status == JobStatus.QUEUED, and_(ExportJob.status == JobStatus.RUNNING, expired))
+
+
+def claim_next(session: Session, *, worker: str, now: datetime, lease: timedelta = EXPORT_LEASE) -> int | None:
+    """Claim the oldest waiting job for `worker` (see `_waiting`); its id, or None. A job cut
+    off MAX_EXPORT_ATTEMPTS times is marked failed instead. The caller commits. As with the
+    outbox, the UPDATE checks again that the job is free, so two workers never both get it."""
+    while True:
+        picked = session.exec(
+            select(ExportJob.id, ExportJob.attempts).where(_waiting(now)).order_by(ExportJob.id).limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if picked is None:
+            return None
+        job_id, attempts = picked
+        free = (ExportJob.id == job_id, _waiting(now))
+        if attempts >= MAX_EXPORT_ATTEMPTS:
+            session.exec(update(ExportJob).where(*free).values(
+                status=JobStatus.FAILED.value, finished_at=now, claimed_by=None, lease_until=None,
+                error=f"the export was cut off {attempts} times (the worker stopped); export again"))
+            continue
+        taken = session.exec(update(ExportJob).where(*free).values(
+            status=JobStatus.RUNNING.value, claimed_by=worker, lease_until=now + lease))
+        if taken.rowcount == 1:
+            return job_id
+
+
+def run_next(engine: Engine, out_dir: Path | str, *, worker: str, base_url: str,
+             now: Callable[[], datetime] = utcnow, lease: timedelta = EXPORT_LEASE) -> ExportJob | None:
+    """The worker's pass: claim the next waiting job and write it; the job as it ended, or
+    None when no job was waiting."""
+    with session_scope(engine) as session:
+        job_id = claim_next(session, worker=worker, now=now(), lease=lease)
+        session.commit()
+    if job_id is None:
+        return None
+    return run_export(engine, job_id, out_dir, base_url=base_url, worker=worker, now=now, lease=lease)
 
 
 def export_dir(config: Mapping[str, object], instance_path: str | Path) -> Path:
@@ -208,24 +267,29 @@ def progress_percent(job: ExportJob) -> int:
 
 def run_export(
     engine: Engine, job_id: int, out_dir: Path | str, *, base_url: str, on_progress: ProgressCallback | None = None,
-    workers: int = 1, crop_marks: bool = False,
+    workers: int = 1, crop_marks: bool = False, worker: str | None = None, now: Callable[[], datetime] = utcnow,
+    lease: timedelta = EXPORT_LEASE,
 ) -> ExportJob | None:
-    """The worker: write a queued job's file to `out_dir/<public id>.<ext>`, committing its
-    progress as it goes, and finish it DONE or FAILED (with the reason). Never raises, so
-    it can run in a thread; returns the job as it ended (None if it can't be read).
+    """Write a job's file to `out_dir/<public id>.<ext>`: a queued job, or the one `worker`
+    has claimed. Commits its progress (renewing the claim) as it goes, and finishes it DONE or
+    FAILED (with the reason). Never raises, so it can run in a thread; returns the job as it
+    ended (None if it can't be read). A job held by another worker is left alone.
     `workers` > 1 lets the PDF engine fork processes: only from a CLI process, never a
     threaded web server. `crop_marks` adds cutting marks to the sticker PDF."""
+    claim = _Claim(worker or new_worker_id(), now, lease)
     try:
-        batch, job = _begin(engine, job_id)
+        batch, job = _begin(engine, job_id, claim)
         if job is not None:
             options = {"workers": workers, "crop_marks": crop_marks}
-            path = _write_export(engine, batch, job, Path(out_dir), base_url, on_progress, options)
-            _finish(engine, job_id, path)
+            path = _write_export(engine, batch, job, Path(out_dir), base_url, on_progress, options, claim)
+            _finish(engine, job_id, path, claim)
+    except LeaseLost:
+        log.warning("export job %s: the claim ran out and another worker has it", job_id)
     except PrintshopError as error:
-        _fail(engine, job_id, str(error))
+        _fail(engine, job_id, str(error), claim)
     except Exception as error:  # a worker records every failure instead of dying with it
         log.exception("export job %s failed", job_id)
-        _fail(engine, job_id, f"export failed: {type(error).__name__}")
+        _fail(engine, job_id, f"export failed: {type(error).__name__}", claim)
     try:
         with session_scope(engine) as session:
             return session.get(ExportJob, job_id)
@@ -234,12 +298,34 @@ def run_export(
         return None
 
 
-def _begin(engine: Engine, job_id: int) -> tuple[Batch | None, ExportJob | None]:
-    """Take a queued job (once: a second worker gets None) and mark it running."""
+class LeaseLost(Exception):
+    """The job's claim ran out and another worker took it: stop writing, leave it to them."""
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """Who writes the job, on which clock, and for how long each renewal holds."""
+
+    worker: str
+    now: Callable[[], datetime]
+    lease: timedelta
+
+    def held(self):
+        return (ExportJob.claimed_by == self.worker, ExportJob.status == JobStatus.RUNNING)
+
+    def until(self) -> datetime:
+        return self.now() + self.lease
+
+
+def _begin(engine: Engine, job_id: int, claim: _Claim) -> tuple[Batch | None, ExportJob | None]:
+    """Start the job: take it if queued, or go on with it if this worker claimed it; count
+    the start. (None, None) when it is someone else's or finished."""
     with session_scope(engine) as session:
+        ours = or_(ExportJob.status == JobStatus.QUEUED, and_(*claim.held()))
         taken = session.exec(
-            update(ExportJob).where(ExportJob.id == job_id, ExportJob.status == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING.value)
+            update(ExportJob).where(ExportJob.id == job_id, ours)
+            .values(status=JobStatus.RUNNING.value, claimed_by=claim.worker, lease_until=claim.until(),
+                    attempts=ExportJob.attempts + 1, done=0)
         )
         session.commit()
         if taken.rowcount != 1:
@@ -248,22 +334,24 @@ def _begin(engine: Engine, job_id: int) -> tuple[Batch | None, ExportJob | None]
         return session.get(Batch, job.batch_id), job
 
 
-def _write_export(engine, batch: Batch, job: ExportJob, out_dir: Path, base_url: str, on_progress, options) -> Path:
-    """Write the file beside its final name, then move it there: never a half file to download."""
+def _write_export(engine, batch: Batch, job: ExportJob, out_dir: Path, base_url: str, on_progress, options,
+                  claim: _Claim) -> Path:
+    """Write the file beside its final name, then move it there: never a half file to download
+    (and a run of its own: a worker that lost the job never writes into another's file)."""
     with session_scope(engine) as session:
         batch = session.get(Batch, batch.id)  # fresh: it may have moved since the job was queued
         check_exportable(session, batch, job.format)
         items = cards(session, batch) if job.format == "cards" else labels(session, batch, base_url=base_url)
-    progress = _Progress(engine, job.id, len(items), on_progress)
+    progress = _Progress(engine, job.id, len(items), on_progress, claim)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / f"{job.public_id}.{FORMATS[job.format]}"
-    partial = out_dir / f".{job.public_id}.part"
+    partial = out_dir / f".{job.public_id}.{secrets.token_hex(4)}.part"
     try:
         _WRITERS[job.format](partial, batch, items, progress, base_url, options)
+        progress.flush()
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
-    progress.flush()
     return final
 
 
@@ -292,10 +380,11 @@ _WRITERS = {"pdf": _write_pdf, "cards": _write_cards, "csv": _write_csv, "svg": 
 
 class _Progress:
     """Counts written items and commits the count at most every PROGRESS_INTERVAL seconds,
-    each in its own short transaction, so a reader sees the bar move."""
+    each in its own short transaction, so a reader sees the bar move; each write renews the
+    claim, and finding it gone (LeaseLost) stops the writing."""
 
-    def __init__(self, engine: Engine, job_id: int, total: int, on_progress: ProgressCallback | None):
-        self.engine, self.job_id, self.total, self.on_progress = engine, job_id, total, on_progress
+    def __init__(self, engine: Engine, job_id: int, total: int, on_progress: ProgressCallback | None, claim: _Claim):
+        self.engine, self.job_id, self.total, self.on_progress, self.claim = engine, job_id, total, on_progress, claim
         self.done = 0
         self._saved_at = time.monotonic()
         self._saved = -1
@@ -315,12 +404,15 @@ class _Progress:
         if done == self._saved:
             return
         with session_scope(self.engine) as session:
-            session.exec(update(ExportJob).where(ExportJob.id == self.job_id).values(done=done, total=self.total))
+            saved = session.exec(update(ExportJob).where(ExportJob.id == self.job_id, *self.claim.held())
+                                 .values(done=done, total=self.total, lease_until=self.claim.until()))
             session.commit()
+        if saved.rowcount != 1:
+            raise LeaseLost(self.job_id)
         self._saved, self._saved_at = done, time.monotonic()
 
 
-def _finish(engine: Engine, job_id: int, path: Path) -> None:
+def _finish(engine: Engine, job_id: int, path: Path, claim: _Claim) -> None:
     """Mark the job done, unless its batch was printed meanwhile and the file is cards."""
     with session_scope(engine) as session:
         job = session.get(ExportJob, job_id)
@@ -328,21 +420,22 @@ def _finish(engine: Engine, job_id: int, path: Path) -> None:
         if job.format == "cards" and BatchStatus(batch.status) in batches.PURGED:
             path.unlink(missing_ok=True)
             raise CardsPurged(f"batch {batch.public_id} was {batch.status} during the export; cards deleted")
-        job.status, job.path, job.done, job.finished_at = JobStatus.DONE.value, str(path), job.total, utcnow()
-        session.add(job)
+        done = session.exec(update(ExportJob).where(ExportJob.id == job_id, *claim.held()).values(
+            status=JobStatus.DONE.value, path=str(path), done=job.total, finished_at=claim.now(),
+            claimed_by=None, lease_until=None))
         session.commit()
+        if done.rowcount != 1:
+            raise LeaseLost(job_id)
 
 
-def _fail(engine: Engine, job_id: int, message: str) -> None:
-    """Record the failure; if even that fails (database gone), log it and give up."""
+def _fail(engine: Engine, job_id: int, message: str, claim: _Claim) -> None:
+    """Record the failure (if the job is still ours); if even that fails (database gone),
+    log it and give up."""
     try:
         with session_scope(engine) as session:
-            job = session.get(ExportJob, job_id)
-            if job is None:
-                return
-            job.status, job.error, job.finished_at = JobStatus.FAILED.value, message[:500], utcnow()
-            session.add(job)
+            session.exec(update(ExportJob).where(ExportJob.id == job_id, *claim.held()).values(
+                status=JobStatus.FAILED.value, error=message[:500], finished_at=claim.now(),
+                claimed_by=None, lease_until=None))
             session.commit()
     except Exception:
         log.exception("export job %s failed and could not be marked failed", job_id)
-
