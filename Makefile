@@ -11,7 +11,7 @@ WORKERS ?= auto
 
 CATALOGS := $(wildcard stickerreg/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run test test-fast bench lint extract translations install install-test chromium clean kiosk-pair
+.PHONY: run test test-fast bench bench-web lint extract translations install install-test chromium clean kiosk-pair
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -64,12 +64,20 @@ test-fast: lint
 # Print-shop speed against naive baselines measured in the same run: the PDF engine
 # (reportlab drawing every module) and minting (an ORM loop flushing every row); and
 # whether a password-reset request for a known email is slower than for an unknown one;
-# and what a kiosk photo and an oversized anonymous upload cost.
+# and what a kiosk photo and an oversized anonymous upload cost; and the outbox worker against
+# a bare smtplib loop, one worker against two, and no email sent twice by two workers.
 bench: install-test
 	$(BIN)/python bench/bench_pdf.py --count 10000
 	$(BIN)/python bench/bench_mint.py --count 10000
 	$(BIN)/python bench/bench_reset_timing.py --requests 1000
 	$(BIN)/python bench/bench_photo.py
+	$(BIN)/python bench/bench_outbox.py --count 1000
+
+# The finder's pages and messages under load (gunicorn, 2 sync workers, 8 clients, rate limits
+# on) against bare Flask endpoints in the same run, on SQLite and on PostgreSQL when it answers;
+# reads the messages back (none lost or doubled). See bench/README.md.
+bench-web: install-test
+	$(BIN)/python bench/bench_web.py
 
 # ruff, and the import-linter contracts in pyproject.toml (layers, no cycles, no Flask
 # in services, blueprints independent, the kiosk only through the app factory).
