@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from flask import Blueprint, abort, flash, g, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -232,18 +230,11 @@ def _blank_page() -> dict:
     return {"form": form, **{name: Slot(name) for name in ("display_code", "send_url", "owner_note")}}
 
 
-_NOTE_TEXTS = ("reward_text", "public_note")
-
-
 def _owner_note(view: StickerPublic) -> Markup:
-    """What the owner published in lost mode (finder/_owner_note.html), or nothing; joined,
-    like the page, from a copy rendered once for each combination of texts present."""
-    shown = tuple(name for name in _NOTE_TEXTS if getattr(view, name))
-    if not shown:
+    """What the owner published in lost mode (finder/_owner_note.html), or nothing."""
+    if not (view.reward_text or view.public_note):
         return Markup("")
-    slots = SimpleNamespace(**{name: Slot(name) if name in shown else None for name in _NOTE_TEXTS})
-    parts = prerendered("finder/_owner_note.html", shown, lambda: {"view": slots})
-    return Markup(fill(parts, **{name: getattr(view, name) for name in shown}))
+    return Markup(render_template("finder/_owner_note.html", view=view))
 
 
 def _conversation_page(token: str, conversation, form: FinderReplyForm):

@@ -65,30 +65,3 @@ def test_rate_limits_switched_off_in_the_environment_refuse_nothing(app_with):
     client = app_with(RATELIMIT_ENABLED="false", RATELIMIT_FINDER_LOOKUP="1 per minute").test_client()
     statuses = {client.get(f"/s/{codes.generate()}", headers={"User-Agent": BROWSER_UA}).status_code for _ in range(5)}
     assert statuses == {200}
-
-
-def test_counting_in_this_process_starts_no_thread_per_request(app_with, monkeypatch):
-    """memory:// counts in the request itself: no expiry thread for the worker to wait on."""
-    import threading
-
-    client = app_with().test_client()
-    started = []
-    start = threading.Thread.start
-    monkeypatch.setattr(threading.Thread, "start", lambda thread: started.append(thread.name) or start(thread))
-    statuses = {client.get(f"/s/{codes.generate()}", headers={"User-Agent": BROWSER_UA}).status_code for _ in range(10)}
-    assert statuses == {200} and started == []
-
-
-def test_counters_whose_window_ended_are_swept_away_and_live_ones_kept():
-    import time
-
-    from stickerreg.extensions import SweepingMemoryStorage
-
-    storage = SweepingMemoryStorage()
-    storage.incr("gone", expiry=0.01)
-    storage.incr("kept", expiry=60)
-    time.sleep(0.05)
-    assert "gone" in storage.storage  # nobody read it, and no sweep was due
-    storage.next_sweep = 0
-    storage.incr("another", expiry=60)
-    assert "gone" not in storage.storage and storage.get("kept") == 1
