@@ -23,8 +23,11 @@ Then 8 closed-loop clients (threads, ``http.client``) drive each side in turn fo
 Printed: req/s, p50/p99 latency and the CPU the server's workers spent per request, and the
 ratios app / baseline. Targets: sticker page ≥ 0.6 × bare page with p99 < 50 ms; messages ≥
 0.3 × bare insert; 0 lost, 0 duplicated, 0 5xx. Exits 1 with ``MISSED: ...`` for each one
-missed. ``--root DIR`` serves the app from another checkout (the code before a change, say;
-its own limits must then allow the load), ``--json FILE`` keeps the figures.
+missed. ``--before DIR`` also serves the app of another checkout (the code before a change) in
+the same rounds, so both are measured under the same load (its own limits must allow the load;
+its messages are read back too); ``--root DIR`` measures another checkout instead of this one;
+``--floor`` adds the app's ``/healthz``, what its hooks and extensions cost before any view;
+``--json FILE`` keeps the figures.
 """
 
 from __future__ import annotations
@@ -428,19 +431,26 @@ def bench_database(kind: str, url: str, folder: Path, args) -> tuple[dict, list[
         bare = start("bare", "bench_web:bare_app()", chdir=BENCH_DIR, log=folder / f"bare-{kind}.log",
                      env={"BENCH_PAGE_FILE": str(folder / "page.html"), "BENCH_DATABASE_URL": url}, ready_path="/page")
         servers.append(bare)
+        earlier = None
+        if args.before:  # the same app from another checkout, in the same rounds (its own limits must allow the load)
+            earlier = start("app before", "stickerreg:create_app()", chdir=Path(args.before).resolve(), env=env,
+                            log=folder / f"before-{kind}.log", ready_path="/healthz")
+            servers.append(earlier)
         options = dict(clients=args.clients, seconds=args.seconds, warmup=args.warmup)
         results: dict = {"kind": kind, "page_bytes": len(page)}
         missed: list[str] = []
         if "pages" not in args.skip:
             sides = [("bare page", bare, page_scenario(bare.port, ["/page"]), options),
                      ("/s/<code>", app, page_scenario(app.port, paths), options)]
+            if earlier:
+                sides.append(("/s/<code> before", earlier, page_scenario(earlier.port, paths), options))
             if args.floor:  # the app's cost per request before any view work: its hooks and extensions
                 sides.append(("/healthz", app, page_scenario(app.port, ["/healthz"]), options))
             figures = alternate(args.rounds, sides)
             missed += report_pages(kind, len(page), figures, args)
             results["pages"] = {name: vars(value) for name, value in figures.items()}
         if "messages" not in args.skip:
-            figures, checked = messages(kind, url, app, bare, found, options, args)
+            figures, checked = messages(kind, url, app, bare, found, options, args, earlier)
             missed += report_messages(kind, figures, checked)
             results["messages"] = {name: vars(value) for name, value in figures.items()} | {"check": checked}
         return results, missed
@@ -449,13 +459,17 @@ def bench_database(kind: str, url: str, folder: Path, args) -> tuple[dict, list[
             server.stop()
 
 
-def messages(kind: str, url: str, app: Server, bare: Server, found: dict, options: dict, args):
+def messages(kind: str, url: str, app: Server, bare: Server, found: dict, options: dict, args,
+             earlier: Server | None = None):
     codes = found["active"] + found["unclaimed"] + found["unknown"]
     accepted: dict[str, str] = {}
     unconfirmed: set[str] = set()
     lock = threading.Lock()
     sides = [("bare insert", bare, insert_scenario(bare.port, kind), options),
              ("messages", app, message_scenario(app.port, codes, kind, accepted, unconfirmed, lock), options)]
+    if earlier:  # its messages are read back with the others: none lost or doubled either
+        sides.append(("messages before", earlier,
+                      message_scenario(earlier.port, codes, f"{kind}-before", accepted, unconfirmed, lock), options))
     figures = alternate(args.rounds, sides)
     return figures, read_back(url, accepted, unconfirmed, set(found["active"]))
 
@@ -492,6 +506,9 @@ def report_pages(kind: str, size: int, figures: dict[str, Figures], args) -> lis
     show("/s/<code>", ours)
     ratio = ours.rate / bare.rate
     print(f"  ratio          {ratio:8.2f}  (target ≥ {TARGET_PAGE}; p99 target < {TARGET_PAGE_P99_MS:g} ms)")
+    if "/s/<code> before" in figures:
+        show("before", figures["/s/<code> before"])
+        print(f"  ratio before   {figures['/s/<code> before'].rate / bare.rate:8.2f}")
     if "/healthz" in figures:
         show("/healthz", figures["/healthz"])
         print(f"  app floor      {figures['/healthz'].rate / bare.rate:8.2f}  (/healthz / bare page: what the app's "
@@ -512,6 +529,9 @@ def report_messages(kind: str, figures: dict[str, Figures], checked: dict) -> li
     show("messages", ours)
     ratio = ours.rate / bare.rate
     print(f"  ratio          {ratio:8.2f}  (target ≥ {TARGET_MESSAGE})")
+    if "messages before" in figures:
+        show("before", figures["messages before"])
+        print(f"  ratio before   {figures['messages before'].rate / bare.rate:8.2f}")
     print(f"  read back: {checked}")
     missed = []
     if ratio < TARGET_MESSAGE:
@@ -525,6 +545,8 @@ def report_messages(kind: str, figures: dict[str, Figures], checked: dict) -> li
     if ours.statuses.get(303, 0) != ours.requests:
         missed.append(f"{kind}: not every message was accepted: {ours.statuses}")
     missed += _server_errors(kind, "messages", ours)
+    if "messages before" in figures:
+        missed += _server_errors(kind, "messages before", figures["messages before"])
     return missed
 
 
@@ -564,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="*", choices=["pages", "messages"], default=[])
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose app is measured")
+    parser.add_argument("--before", help="also measure the app of this checkout (the code before a change), "
+                                         "in the same rounds")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--floor", action="store_true", help="also measure /healthz, the app's floor")
     parser.add_argument("--ratelimit-storage", default="memory://",
