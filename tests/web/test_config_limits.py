@@ -9,21 +9,17 @@ import pytest
 from helpers import BROWSER_UA, csrf_token, make_test_app
 
 from stickerreg import codes
-from stickerreg.extensions import limiter
 
 
 @pytest.fixture
 def app_with(database_url, tmp_path, monkeypatch):
-    """An app made after the given variables are set in the environment. The limiter is one
-    object for every app in the process: a test that took its Redis away (test_security) leaves
-    it counting in its in-memory fallback, so it is told its storage is back."""
+    """An app made after the given variables are set in the environment."""
     made = []
 
     def make(**environment):
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         app = make_test_app(database_url, tmp_path)
-        monkeypatch.setattr(limiter, "_storage_dead", False)
         made.append(app)
         return app
 
@@ -65,3 +61,4 @@ def test_rate_limits_switched_off_in_the_environment_refuse_nothing(app_with):
     client = app_with(RATELIMIT_ENABLED="false", RATELIMIT_FINDER_LOOKUP="1 per minute").test_client()
     statuses = {client.get(f"/s/{codes.generate()}", headers={"User-Agent": BROWSER_UA}).status_code for _ in range(5)}
     assert statuses == {200}
+
