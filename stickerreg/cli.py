@@ -664,8 +664,7 @@ def _account_or_fail(session, email: str | None, customer_number: str | None) ->
     if email:
         user = accounts.find_by_email(session, email)
     else:
-        number = accounts.normalize_customer_number(customer_number)
-        user = session.exec(select(User).where(User.customer_number == number)).first() if number else None
+        user = accounts.find_by_customer_number(session, customer_number)
     if user is None:
         raise click.BadParameter("no account has that " + ("email" if email else "customer number"),
                                  param_hint="--email" if email else "--customer-number")

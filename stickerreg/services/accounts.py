@@ -111,6 +111,12 @@ def display_customer_number(number: str) -> str:
     return " ".join(number[start:start + 3] for start in range(0, len(number), 3))
 
 
+def find_by_customer_number(session: Session, text: str | None) -> User | None:
+    """The user with this customer number, typed in any format; None for none (or no number)."""
+    number = normalize_customer_number(text)
+    return session.exec(select(User).where(User.customer_number == number)).first() if number else None
+
+
 def find_by_email(session: Session, email: str) -> User | None:
     """The user with this email, or None."""
     return session.exec(select(User).where(User.email == normalize_email(email))).first()

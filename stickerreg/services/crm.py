@@ -68,7 +68,7 @@ def search(session: Session, query: str) -> list[User]:
     query = " ".join(query.split())[:200]
     if len(query) < 2:
         return []
-    conditions = [User.display_name.ilike(f"%{_like(query)}%"), User.email.ilike(f"%{_like(query)}%")]
+    conditions = [User.display_name.icontains(query, autoescape=True), User.email.icontains(query, autoescape=True)]
     if number := accounts.normalize_customer_number(query):
         conditions.append(User.customer_number == number)
     if phone := _phone_or_none(query):
@@ -79,20 +79,10 @@ def search(session: Session, query: str) -> list[User]:
     return list(session.exec(statement))
 
 
-def _like(text: str) -> str:
-    """`text` as a literal inside a LIKE pattern."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _phone_or_none(text: str) -> str | None:
     if sum(character.isdigit() for character in text) < 6:
         return None
     return accounts.normalize_phone(text)
-
-
-def find_customer(session: Session, customer_number: str) -> User | None:
-    number = accounts.normalize_customer_number(customer_number)
-    return session.exec(select(User).where(User.customer_number == number)).first() if number else None
 
 
 # Why staff may open a record: a fixed list, because the audit log is append-only and

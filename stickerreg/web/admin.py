@@ -28,7 +28,7 @@ from stickerreg.models import (
     User,
 )
 from stickerreg.printing import images
-from stickerreg.services import accounts, api_keys, audit, crm, desks, privacy, registers, stickers
+from stickerreg.services import accounts, api_keys, audit, desks, privacy, registers, stickers
 from stickerreg.services.desks import DeskError
 from stickerreg.services.linked import directory, idprotect
 from stickerreg.services.linked.directory import DirectoryError
@@ -395,7 +395,7 @@ def audit_log():
     form = AuditSearchForm(request.args)
     subject = None
     if form.validate() and form.customer.data:
-        subject = crm.find_customer(g.db, form.customer.data)
+        subject = accounts.find_by_customer_number(g.db, form.customer.data)
         if subject is None:
             form.customer.errors.append(_("No customer has that number."))
     searched_nobody = bool(form.customer.data) and subject is None
@@ -426,7 +426,7 @@ class EraseCustomerForm(FlaskForm):
 
 def _erasable(customer_number: str) -> User | None:
     """The customer with this number; staff accounts lose their role first (Staff and roles)."""
-    customer = crm.find_customer(g.db, customer_number)
+    customer = accounts.find_by_customer_number(g.db, customer_number)
     return customer if customer is not None and customer.role == Role.CUSTOMER.value else None
 
 

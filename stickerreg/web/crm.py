@@ -252,7 +252,7 @@ def customers():
 @bp.get("/customers/<customer_number>")
 def customer(customer_number: str):
     """The customer's record, once staff have said why they open it."""
-    found = crm.find_customer(g.db, customer_number) or abort(404)
+    found = accounts.find_by_customer_number(g.db, customer_number) or abort(404)
     if not _is_open(found):
         return render("crm/customer_open.html", customer=found, form=OpenRecordForm(formdata=None))
     return _record_page(found, NoteForm(formdata=None))
@@ -260,7 +260,7 @@ def customer(customer_number: str):
 
 @bp.post("/customers/<customer_number>/open")
 def open_customer(customer_number: str):
-    found = crm.find_customer(g.db, customer_number) or abort(404)
+    found = accounts.find_by_customer_number(g.db, customer_number) or abort(404)
     form = OpenRecordForm()
     if not form.validate_on_submit():
         return render("crm/customer_open.html", customer=found, form=form), 422
@@ -274,7 +274,7 @@ def open_customer(customer_number: str):
 
 @bp.post("/customers/<customer_number>/notes")
 def add_note(customer_number: str):
-    found = crm.find_customer(g.db, customer_number) or abort(404)
+    found = accounts.find_by_customer_number(g.db, customer_number) or abort(404)
     if not _is_open(found):
         return redirect(url_for(".customer", customer_number=found.customer_number), 303)
     form = NoteForm()

@@ -71,8 +71,7 @@ def move(session: Session, contact: FireContact, *, up: bool, actor: User) -> No
 def for_customer(session: Session, customer_number: str, *, reader: ApiKey) -> list[FireContactPublic] | None:
     """The contacts of the customer with this number, in order, for an alarm centre's key
     `reader` (each read is audited); None for no such customer."""
-    number = accounts.normalize_customer_number(customer_number)
-    customer = session.exec(select(User).where(User.customer_number == number)).first() if number else None
+    customer = accounts.find_by_customer_number(session, customer_number)
     if customer is None:
         return None
     audit.record(session, action="fire_contacts.read", target=customer, subject_id=customer.id, role="api",
