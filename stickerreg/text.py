@@ -46,3 +46,13 @@ def single_line(value: str | None) -> str | None:
     if value is None:
         return None
     return _LINE_BREAKS.sub(" ", value).strip()
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection, OWASP).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: formula starters get a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text

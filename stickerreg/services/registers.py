@@ -26,7 +26,7 @@ from sqlmodel import Session, func, select
 from stickerreg import config, tokens
 from stickerreg.models import DncEntry, Lead, LeadImport, LeadVerdict, NixNumber, User, utcnow
 from stickerreg.services import audit
-from stickerreg.text import single_line
+from stickerreg.text import csv_cell, single_line
 
 DEFAULT_REGION = "SE"
 DNC_SOURCES = ("phone_call", "email", "letter", "web_form", "in_person")
@@ -336,9 +336,6 @@ _HEADERS = {
 }
 _POSITIONS = {"name": 0, "address": 1, "phone": 2, "partner": 3}
 EXPORT_COLUMNS = ("name", "address", "phone", "source_partner", "imported_at")
-# Spreadsheets run cells starting with these as formulas ("CSV injection"); the print shop's
-# manifest uses the same rule (services.printshop.exports, a sibling this module can't import).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -505,12 +502,6 @@ def callable_counts(session: Session, imports: list[LeadImport]) -> dict[int, in
                                                            *_still_callable()).group_by(Lead.import_id))
     counts = dict(session.exec(statement).all())
     return {found.id: counts.get(found.id, 0) for found in imports}
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: formula starters get a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def leads_csv(leads: Iterable[Lead]) -> str:

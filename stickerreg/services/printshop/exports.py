@@ -29,14 +29,13 @@ from stickerreg.printing import images, layouts, pdf
 from stickerreg.services import stickers
 from stickerreg.services.printshop import CardsPurged, ExportRefused, PrintshopError, batches
 from stickerreg.services.worker import new_worker_id
+from stickerreg.text import csv_cell
 
 log = logging.getLogger(__name__)
 
 # Export format → file extension (cards are a PDF too; the SVGs come zipped).
 FORMATS: dict[str, str] = {"pdf": "pdf", "cards": "pdf", "csv": "csv", "svg": "zip"}
 CSV_COLUMNS = ("batch", "product", "set", "position", "code", "display_code", "url")
-# Spreadsheets run cells starting with these as formulas ("CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes: the bar moves, the database rests
 # A worker's claim on a job, renewed with every progress write: one whose worker is gone is
 # taken up again this long after its last sign of life.
@@ -112,12 +111,6 @@ def cards(session: Session, batch: Batch) -> list[Card]:
             raise CardsPurged(f"batch {batch.public_id}: activation codes were deleted")
         result.append(Card(number, stickers.display_activation(plain), tuple(by_set[number])))
     return result
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: formula starters get a leading apostrophe."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def write_csv(path: Path, batch: Batch, items: Sequence[Label], progress: Callable[[int], None]) -> None:
