@@ -212,16 +212,23 @@ class OwnerItem:
     label: str
 
 
-def items_for_owner(session: Session, owner: User) -> list[OwnerItem]:
-    """Items handed in with the owner's stickers, newest first, in one query."""
-    rows = session.exec(
+def items_for_owner(session: Session, owner: User, *, unseen_only: bool = False) -> list[OwnerItem]:
+    """Items handed in with the owner's stickers, newest first, in one query (only the waiting
+    ones the owner has not opened yet with `unseen_only`)."""
+    statement = (
         select(HandedInItem, Desk, Sticker.label)
         .join(Sticker, HandedInItem.sticker_id == Sticker.id)
         .join(Desk, HandedInItem.desk_id == Desk.id)
         .where(Sticker.owner_id == owner.id)
         .order_by(HandedInItem.created_at.desc(), HandedInItem.id.desc())
     )
-    return [OwnerItem(item, desk, label) for item, desk, label in rows]
+    if unseen_only:
+        statement = statement.where(*_UNSEEN)
+    return [OwnerItem(item, desk, label) for item, desk, label in session.exec(statement)]
+
+
+# A waiting item the owner has not opened yet: the navigation counts these, the dashboard lists them.
+_UNSEEN = (HandedInItem.status == HandedInStatus.WAITING, HandedInItem.owner_seen_at.is_(None))
 
 
 def unseen_count(session: Session, owner: User) -> int:
@@ -229,8 +236,7 @@ def unseen_count(session: Session, owner: User) -> int:
     return session.exec(
         select(func.count(HandedInItem.id))
         .join(Sticker, HandedInItem.sticker_id == Sticker.id)
-        .where(Sticker.owner_id == owner.id, HandedInItem.status == HandedInStatus.WAITING,
-               HandedInItem.owner_seen_at.is_(None))
+        .where(Sticker.owner_id == owner.id, *_UNSEEN)
     ).one()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, g
 
-from stickerreg.models import Desk, HandedInItem, HandedInStatus, Sticker
+from stickerreg.models import Desk, HandedInItem, Sticker
 from stickerreg.printing import images
 from stickerreg.services import handed_in
 from stickerreg.web.account import bp, count_once
@@ -28,8 +28,7 @@ def new_handed_in() -> list[handed_in.OwnerItem]:
     """Items waiting at a desk that the owner has not opened yet, newest first."""
     if not unseen_handed_in():
         return []
-    return [line for line in handed_in.items_for_owner(g.db, g.user)
-            if line.item.status == HandedInStatus.WAITING and line.item.owner_seen_at is None]
+    return handed_in.items_for_owner(g.db, g.user, unseen_only=True)
 
 
 @bp.get("/handed-in")
