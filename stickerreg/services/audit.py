@@ -3,9 +3,16 @@ same transaction as the change, so the log and the records never disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import timedelta
+
 from sqlmodel import Session, SQLModel, select
 
 from stickerreg.models import AuditEntry, User, utcnow
+
+# Staff looking at the same customer for the same reason again within this long (a page
+# reloaded, a case worked step by step) is one look on the log, not one per page view.
+VIEW_WINDOW = timedelta(minutes=30)
 
 
 def record(session: Session, *, action: str, target: SQLModel, subject_id: int | None, actor: User | None = None,
@@ -24,6 +31,26 @@ def record(session: Session, *, action: str, target: SQLModel, subject_id: int |
     )
     session.add(entry)
     return entry
+
+
+def record_views(session: Session, customers: Iterable[User], *, staff: User, reason: str) -> list[AuditEntry]:
+    """Put a member of staff's look at these customers' personal data on the log: a
+    "customer.viewed" entry per customer with `reason` (a fixed key, never free text), unless
+    the same look is already there from the last VIEW_WINDOW. Returns the entries written."""
+    shown = {customer.id: customer for customer in customers if customer is not None and customer.id is not None}
+    if not shown:
+        return []
+    logged = set(session.exec(
+        select(AuditEntry.subject_id).where(
+            AuditEntry.actor_id == staff.id, AuditEntry.action == "customer.viewed", AuditEntry.reason == reason,
+            AuditEntry.subject_id.in_(shown), AuditEntry.at >= utcnow() - VIEW_WINDOW)
+    ))
+    written = []
+    for customer_id in sorted(shown.keys() - logged):
+        entry = record(session, action="customer.viewed", target=shown[customer_id], subject_id=customer_id, actor=staff)
+        entry.reason = reason
+        written.append(entry)
+    return written
 
 
 def apply_changes(session: Session, target: SQLModel, columns: dict, *, action: str, subject_id: int,

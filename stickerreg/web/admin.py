@@ -32,7 +32,7 @@ from stickerreg.services import accounts, api_keys, audit, desks, privacy, regis
 from stickerreg.services.desks import DeskError
 from stickerreg.services.linked import directory, idprotect
 from stickerreg.services.linked.directory import DirectoryError
-from stickerreg.web.fields import CLEAN, OPEN_RECORD_REASONS, ConfirmForm, at_most
+from stickerreg.web.fields import CLEAN, VIEW_REASONS, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, public_url, render
 from stickerreg.web.sessions import allow_upload, staff_area
 
@@ -403,7 +403,7 @@ def audit_log():
         g.db, subject_id=subject.id if subject else None, action=form.action.data or None)
     people = accounts.users_by_id(g.db, {entry.actor_id for entry in entries} | {entry.subject_id for entry in entries})
     return render("admin/audit.html", form=form, entries=entries, people=people,
-                  reason_label=lambda key: OPEN_RECORD_REASONS.get(key, key)), 422 if form.errors else 200
+                  reason_label=lambda key: VIEW_REASONS.get(key, key)), 422 if form.errors else 200
 
 
 # --- erasing a customer's account (GDPR) ---------------------------------------------------
@@ -454,6 +454,8 @@ def erase_customer(customer_number: str):
             privacy.purge_mail_spool(current_app.config["MAIL_DIR"], erasure)
         flash(_("The customer's account and data are erased; the audit log records that it happened."), "info")
         return redirect(url_for(".erase_lookup"), 303)
+    if audit.record_views(g.db, [customer], staff=g.user, reason="privacy_request"):
+        g.db.commit()
     return render("admin/erase_customer.html", customer=customer, form=form,
                   stickers=len(stickers.owned_by(g.db, customer)),
                   customer_number=accounts.display_customer_number), 422 if request.method == "POST" else 200

@@ -9,7 +9,7 @@ answers 404. Every step is recorded on the case and the customer is emailed abou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
@@ -32,7 +32,7 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import accounts, crm, registers
+from stickerreg.services import accounts, audit, crm, registers
 from stickerreg.services.linked import blocking, idprotect
 from stickerreg.services.linked.blocking import BlockingError
 from stickerreg.web.fields import CLEAN, OPEN_RECORD_REASONS, ConfirmForm, at_most
@@ -104,8 +104,9 @@ def index():
 @bp.get("/blocking-cases")
 def case_list():
     """Cases to work: help asked for or already taken, not closed; the longest waiting first."""
-    cases = blocking.waiting_for_service(g.db)
-    return render("crm/cases.html", cases=[(case, g.db.get(User, case.owner_id)) for case in cases])
+    cases = [(case, g.db.get(User, case.owner_id)) for case in blocking.waiting_for_service(g.db)]
+    _looked_at((customer for _case, customer in cases), reason="blocking_case")
+    return render("crm/cases.html", cases=cases)
 
 
 @bp.get("/blocking-cases/<case_id>")
@@ -164,8 +165,9 @@ def idprotect_helped(alert_id: str):
 
 
 def _idprotect_page():
-    alerts = idprotect.help_requests(g.db)
-    return render("crm/idprotect.html", alerts=[(alert, g.db.get(User, alert.user_id)) for alert in alerts])
+    alerts = [(alert, g.db.get(User, alert.user_id)) for alert in idprotect.help_requests(g.db)]
+    _looked_at((customer for _alert, customer in alerts), reason="credit_inquiry")
+    return render("crm/idprotect.html", alerts=alerts)
 
 
 def _mark(case_id: str, item_id: str, *, blocked: bool):
@@ -202,9 +204,18 @@ def _case_page(found: BlockingCase, *, problem: str | None = None):
     events = blocking.events_of(g.db, found)
     actors = {event.actor_id: g.db.get(User, event.actor_id) for event in events if event.actor_id}
     items = blocking.items_of(g.db, found)
-    return render("crm/case.html", case=found, customer=g.db.get(User, found.owner_id), items=items,
+    customer = g.db.get(User, found.owner_id)
+    _looked_at([customer], reason="blocking_case")
+    return render("crm/case.html", case=found, customer=customer, items=items,
                   events=events, actors=actors, problem=problem, is_closed=found.status == BlockingStatus.DONE,
                   unblocked=sum(1 for item in items if item.blocked_at is None))
+
+
+def _looked_at(customers: Iterable[User | None], *, reason: str) -> None:
+    """Every page that shows customers' details puts the look on the audit log (the page
+    is the reason); committed now, as a GET changes nothing else."""
+    if audit.record_views(g.db, customers, staff=g.user, reason=reason):
+        g.db.commit()
 
 
 # --- customers: search, the record (opened with a reason), notes ------------------------
@@ -246,7 +257,9 @@ def customers():
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render("crm/customers.html", form=form, results=None), status
-    return render("crm/customers.html", form=form, results=crm.search(g.db, form.query.data))
+    results = crm.search(g.db, form.query.data)
+    _looked_at(results, reason="customer_search")
+    return render("crm/customers.html", form=form, results=results)
 
 
 @bp.get("/customers/<customer_number>")

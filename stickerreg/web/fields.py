@@ -35,6 +35,8 @@ OPEN_RECORD_REASONS = {
     "privacy_request": _l("A request about the customer's personal data"),
     "complaint": _l("A complaint"),
 }
+# ... and the reasons the audit log gives for pages that show customers without asking why.
+VIEW_REASONS = {**OPEN_RECORD_REASONS, "customer_search": _l("Found in a customer search")}
 
 
 def category_choices() -> list[SelectChoice]:

@@ -181,6 +181,9 @@ def test_an_admin_finds_the_customer_sees_what_goes_and_erases(session, owner, a
     assert done.status_code == 303 and fresh(session, owner) is None
     [entry] = session.exec(select(AuditEntry).where(AuditEntry.action == "account.erased")).all()
     assert entry.actor_role == "admin" and entry.subject_id == owner_id
+    # The page showed the customer's email and name: that look is on the log too (once).
+    [look] = session.exec(select(AuditEntry).where(AuditEntry.action == "customer.viewed")).all()
+    assert (look.subject_id, look.actor_role, look.reason) == (owner_id, "admin", "privacy_request")
 
 
 def test_an_unknown_number_or_a_staff_account_is_no_customer_to_erase(admin_client, user_factory):

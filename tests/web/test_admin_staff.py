@@ -7,7 +7,7 @@ from helpers import PASSWORD, browser, csrf_token, visible
 from sqlmodel import select
 
 from stickerreg.models import AuditEntry, LoginSession, Role, User
-from stickerreg.services import crm
+from stickerreg.services import audit, crm
 
 
 @pytest.fixture
@@ -63,4 +63,7 @@ def test_the_audit_log_finds_a_customers_entries_with_the_reason_staff_gave(
     assert "A complaint" not in text
     everything = visible(admin_client.get("/admin/audit?action=customer."))
     assert "Reason: A complaint" in everything and "customer.viewed" in everything
+    audit.record_views(session, [other], staff=admin, reason="customer_search")  # a page's own reason
+    session.commit()
+    assert "Reason: Found in a customer search" in visible(admin_client.get("/admin/audit?action=customer."))
     assert admin_client.get("/admin/audit?customer=123").status_code == 422

@@ -5,6 +5,7 @@ did not make and asked for help with; the do-not-call register, which sales neve
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -311,3 +312,43 @@ def test_sales_get_404_on_every_do_not_call_route(app, session, user_factory):
         assert client.open(url, method=method, data=form).status_code == 404, (method, url)
     assert [e.phone for e in session.exec(select(DncEntry))] == ["+46701740605"]  # nothing changed
     assert "Do not call us" not in visible(client.get("/sales/leads"))
+
+
+# --- every look at a customer's details is on the audit log ---------------------------------
+
+
+def looks(session, customer) -> list[AuditEntry]:
+    session.expire_all()
+    return list(session.exec(select(AuditEntry).where(AuditEntry.action == "customer.viewed",
+                                                      AuditEntry.subject_id == customer.id)))
+
+
+def test_looking_at_a_case_or_the_case_list_is_audited_once_per_half_hour(session, service_client, case, customer):
+    assert looks(session, customer) == []  # before anyone looked
+    service_client.get("/crm/blocking-cases")
+    [listed] = looks(session, customer)
+    assert listed.reason == "blocking_case" and listed.actor_role == "customer_service"
+    service_client.get(f"/crm/blocking-cases/{case.public_id}")
+    service_client.get(f"/crm/blocking-cases/{case.public_id}")
+    assert len(looks(session, customer)) == 1  # the same look for the same reason, minutes apart
+    listed.at = utcnow() - timedelta(minutes=31)
+    session.add(listed)
+    session.commit()
+    service_client.get(f"/crm/blocking-cases/{case.public_id}")
+    assert [entry.reason for entry in looks(session, customer)] == ["blocking_case", "blocking_case"]
+
+
+def test_a_colleagues_look_is_their_own_entry(app, session, service_client, case, customer, user_factory):
+    service_client.get(f"/crm/blocking-cases/{case.public_id}")
+    colleague = user_factory(email="colleague@example.se", password=PASSWORD, role=Role.CUSTOMER_SERVICE)
+    browser(app, email=colleague.email).get(f"/crm/blocking-cases/{case.public_id}")
+    assert len({entry.actor_id for entry in looks(session, customer)}) == 2
+
+
+def test_the_inquiry_help_list_audits_the_customers_it_shows(app, session, service_client, customer, user_factory):
+    bystander = user_factory(email="bystander@example.se")
+    not_me_with_help(session, customer, app)
+    service_client.get("/crm/id-protection")
+    [look] = looks(session, customer)
+    assert look.reason == "credit_inquiry"
+    assert looks(session, bystander) == []  # not on the list, so not looked at

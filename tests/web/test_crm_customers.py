@@ -88,6 +88,16 @@ def test_the_record_opens_only_with_a_reason_and_the_opening_is_audited(session,
     assert entry.reason == "customer_called"  # a fixed key: the log outlives an erasure, so no free text
 
 
+def test_search_results_are_looks_on_the_audit_log(session, service_client, customer, user_factory, agent):
+    missed = user_factory(email="someone.else@example.se")
+    search(service_client, "Karin")
+    [entry] = session.exec(select(AuditEntry).where(AuditEntry.action == "customer.viewed")).all()
+    assert (entry.actor_id, entry.subject_id, entry.reason) == (agent.id, customer.id, "customer_search")
+    assert missed.id != entry.subject_id
+    search(service_client, "kund")  # the same customer again, within the half hour: still one look
+    assert len(session.exec(select(AuditEntry).where(AuditEntry.action == "customer.viewed")).all()) == 1
+
+
 def test_an_unknown_customer_number_is_a_404(service_client):
     assert service_client.get("/crm/customers/000000000").status_code == 404
     assert service_client.get("/crm/customers/not-a-number").status_code == 404
