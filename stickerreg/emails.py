@@ -174,7 +174,7 @@ def _finder_message(session: Session, row: OutboxMessage) -> EmailMessage | None
             conversation_url=_link("account.conversation", public_id=conversation.public_id),
         )
         subject = _("Someone found your item: %(label)s", label=sticker.label) if sticker.label else _("Someone found your item")
-        return _email(row, owner.email, subject, "emails/finder_message", context)
+        return _email(row, owner.email, subject, "emails/finder_message", context, customer=owner)
 
 
 def _owner_reply(session: Session, row: OutboxMessage) -> EmailMessage | None:
@@ -216,7 +216,7 @@ def _scan_alert(session: Session, row: OutboxMessage) -> EmailMessage | None:
             sticker_url=_link("account.sticker", code=sticker.code),
         )
         subject = _("Your sticker was scanned: %(label)s", label=sticker.label) if sticker.label else _("Your sticker was scanned")
-        return _email(row, owner.email, subject, "emails/scan_alert", context)
+        return _email(row, owner.email, subject, "emails/scan_alert", context, customer=owner)
 
 
 def _handed_in(session: Session, row: OutboxMessage) -> EmailMessage | None:
@@ -237,7 +237,7 @@ def _handed_in(session: Session, row: OutboxMessage) -> EmailMessage | None:
         )
         subject = (_("Your item was handed in: %(label)s", label=sticker.label) if sticker.label
                    else _("Your item was handed in at a lost-and-found desk"))
-        return _email(row, owner.email, subject, "emails/handed_in", context)
+        return _email(row, owner.email, subject, "emails/handed_in", context, customer=owner)
 
 
 def _blocking_case(session: Session, row: OutboxMessage) -> EmailMessage | None:
@@ -252,7 +252,7 @@ def _blocking_case(session: Session, row: OutboxMessage) -> EmailMessage | None:
         context = dict(case=case, event=event, items=blocking.items_of(session, case), step=blocking_step(event),
                        case_url=_link("account.blocking_case", case_id=case.public_id))
         return _email(row, owner.email, _("Your blocking case: %(step)s", step=context["step"]),
-                      "emails/blocking_case", context)
+                      "emails/blocking_case", context, customer=owner)
 
 
 def blocking_step(event: BlockingEvent) -> str:
@@ -278,7 +278,7 @@ def _idprotect_alert(session: Session, row: OutboxMessage) -> EmailMessage | Non
         context = dict(alert=alert, requested_at=format_datetime(alert.requested_at, "short"),
                        alerts_url=_link("account.idprotect_alerts"))
         return _email(row, owner.email, _("Someone asked for a credit report on you"), "emails/idprotect_alert",
-                      context)
+                      context, customer=owner)
 
 
 def _item_returned(session: Session, row: OutboxMessage) -> EmailMessage | None:
@@ -301,7 +301,12 @@ def _load(session: Session, row: OutboxMessage) -> tuple[Conversation | None, Me
     return conversation, message
 
 
-def _email(row: OutboxMessage, to: str, subject: str, template: str, context: dict) -> EmailMessage:
+def _email(row: OutboxMessage, to: str, subject: str, template: str, context: dict, *,
+           customer: User | None = None) -> EmailMessage:
+    """The email of `row`. One to a customer carries their customer number in its footer, so
+    customer service finds them when they write back; a finder's carries none."""
+    if customer is not None and customer.customer_number:
+        context = {**context, "customer_number": accounts.display_customer_number(customer.customer_number)}
     email = EmailMessage(policy=EMAIL_POLICY)
     email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = single_line(to)
@@ -343,7 +348,7 @@ def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: 
         context["reset_url"] = _link("auth.reset_request")
         to = new_email or row.payload.get("old_email") or user.email
         with force_locale(user.locale):
-            return _email(row, to, _(subject), f"emails/{template}", context)
+            return _email(row, to, _(subject), f"emails/{template}", context, customer=user)
 
     return build
 

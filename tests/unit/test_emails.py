@@ -5,16 +5,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
-from helpers import body_text
+from helpers import body_text, drain_outbox
 from sqlmodel import select
 
 from stickerreg import emails
 from stickerreg.emails import UnknownEmailKind, composer
 from stickerreg.mail import FileTransport, SmtpTransport
 from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus
-from stickerreg.services import finder, outbox, relay
+from stickerreg.services import accounts, finder, outbox, relay
 from stickerreg.services.relay import FinderDetails
 
 
@@ -186,3 +187,52 @@ def test_the_finder_receipt_carries_a_working_private_link_in_the_finders_langua
     token = re.search(r"/c/([A-Za-z0-9_-]+)", text).group(1)
     assert relay.find_by_token(session, token).id == conversation.id
     assert "evil.example.com" not in receipt.as_string()  # the message itself stays on the site
+
+
+# --- the customer number in the footer: customers' emails only --------------------------------
+
+
+def parts(email) -> tuple[str, str]:
+    return body_text(email), email.get_body(preferencelist=("html",)).get_content()
+
+
+def test_a_customers_email_carries_their_customer_number_and_a_finders_does_not(
+    app, session, sticker_factory, user_factory
+):
+    owner = user_factory(email="owner@example.se", locale="en")
+    conversation, _ = report(session, sticker_factory(owner=owner, label="Keys"), email="finder@example.org",
+                             locale="en")
+    relay.add_owner_reply(session, conversation, "Thank you!")
+    session.commit()
+    sent = drain_outbox(app)
+    number = accounts.display_customer_number(owner.customer_number)
+    to_owner = [email for email in sent if email["To"] == "owner@example.se"]
+    to_finder = [email for email in sent if email["To"] == "finder@example.org"]
+    assert len(to_owner) == 1 and len(to_finder) == 2  # the receipt and the reply
+    for text in parts(to_owner[0]):
+        assert f"Customer number {number}" in text
+    for email in to_finder:
+        assert owner.customer_number not in email.as_string() and number not in email.as_string()
+        assert "Stickerreg" in body_text(email)
+
+
+def test_account_emails_carry_the_customer_number_in_the_readers_language(app, session, user_factory):
+    user = user_factory(email="kund@example.se", locale="sv")
+    outbox.enqueue(session, kind=OutboxKind.RESET_PASSWORD, payload={"user_id": user.id})
+    session.commit()
+    [email] = drain_outbox(app)
+    number = accounts.display_customer_number(user.customer_number)
+    text, html = parts(email)
+    assert text.rstrip().endswith(f"-- \nStickerreg\nKundnummer {number}")
+    assert f"Kundnummer {number}" in html
+
+
+def test_every_email_template_ends_with_the_shared_signature():
+    """A new email gets the footer (and so the customer number) by including the signature."""
+    templates = Path(emails.__file__).resolve().parent.parent / "templates" / "emails"
+    for template in templates.glob("*.*"):
+        if template.name.startswith("_signature"):
+            continue
+        source = template.read_text(encoding="utf-8")
+        signed = '{% include "emails/_signature' in source or '{% extends "emails/_account' in source
+        assert signed, f"{template.name} does not end with the shared signature"
