@@ -279,7 +279,8 @@ def open_customer(customer_number: str):
         return render("crm/customer_open.html", customer=found, form=form), 422
     crm.open_record(g.db, found, staff=g.user, reason=form.reason.data)
     g.db.commit()
-    opened = session.get(OPEN_RECORDS, {})
+    # Records no longer open leave the cookie: it holds no customer number longer than needed.
+    opened = {number: at for number, at in session.get(OPEN_RECORDS, {}).items() if _still_open(at)}
     opened[found.customer_number] = utcnow().isoformat()
     session[OPEN_RECORDS] = opened
     return redirect(url_for(".customer", customer_number=found.customer_number), 303)
@@ -301,8 +302,10 @@ def add_note(customer_number: str):
 
 def _is_open(customer: User) -> bool:
     opened_at = session.get(OPEN_RECORDS, {}).get(customer.customer_number)
-    if not opened_at:
-        return False
+    return bool(opened_at) and _still_open(opened_at)
+
+
+def _still_open(opened_at: str) -> bool:
     return utcnow() - datetime.fromisoformat(opened_at) < timedelta(minutes=RECORD_OPEN_MINUTES)
 
 

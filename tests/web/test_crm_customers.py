@@ -5,13 +5,14 @@ shared it."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from helpers import PASSWORD, browser, csrf_token, visible
 from sqlmodel import select
 
 from stickerreg import codes
-from stickerreg.models import AuditEntry, CustomerNote, ProfileUpdate, Role
+from stickerreg.models import AuditEntry, CustomerNote, ProfileUpdate, Role, utcnow
 from stickerreg.services import accounts, finder
 from stickerreg.services.relay import FinderDetails
 
@@ -96,6 +97,17 @@ def test_search_results_are_looks_on_the_audit_log(session, service_client, cust
     assert missed.id != entry.subject_id
     search(service_client, "kund")  # the same customer again, within the half hour: still one look
     assert len(session.exec(select(AuditEntry).where(AuditEntry.action == "customer.viewed")).all()) == 1
+
+
+def test_an_open_record_closes_after_half_an_hour_and_leaves_the_cookie(service_client, customer, user_factory):
+    other = user_factory(email="annan@example.se")
+    open_record(service_client, customer)
+    with service_client.session_transaction() as cookie:
+        cookie["crm_open_records"] = {customer.customer_number: (utcnow() - timedelta(minutes=31)).isoformat()}
+    assert "Say why you open it" in visible(service_client.get(record_url(customer)))  # a reason again
+    open_record(service_client, other)
+    with service_client.session_transaction() as cookie:
+        assert list(cookie["crm_open_records"]) == [other.customer_number]
 
 
 def test_an_unknown_customer_number_is_a_404(service_client):
