@@ -31,7 +31,7 @@ class ProfileFields(SQLModel):
     ProfileUpdate."""
 
     display_name: str = Field(default="", max_length=100)
-    phone: str | None = Field(default=None, max_length=20)  # E.164
+    phone: str | None = Field(default=None, max_length=20, index=True)  # E.164; leads are checked against it
     street: str | None = Field(default=None, max_length=120)
     postal_code: str | None = Field(default=None, max_length=10)  # five digits
     city: str | None = Field(default=None, max_length=60)
