@@ -31,6 +31,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SESSION_COOKIE_SECURE"] = public_https
     app.config["PREFERRED_URL_SCHEME"] = "https" if public_https else "http"
     database.init_app(app)  # first: even a request refused by an extension gets g.db
+    # Next, so requests the extensions refuse are counted too; only with METRICS_TOKEN set.
+    # Imported here, not at the top: every `import stickerreg.<module>` runs this file, and
+    # only an app needs Prometheus.
+    from stickerreg import metrics
+
+    metrics.init_app(app)
 
     csrf.init_app(app)
     limiter.init_app(app)

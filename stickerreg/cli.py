@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 from werkzeug.serving import run_simple
 
-from stickerreg import codes, db, privacy_export
+from stickerreg import codes, db, metrics, privacy_export
 from stickerreg import worker as background
 from stickerreg.models import (
     ApiScope,
@@ -257,6 +257,9 @@ def worker_command(once: bool) -> None:
     if once:
         click.echo(background.run_once(app))
         return
+    if port := app.config["METRICS_PORT"]:
+        metrics.serve_on_port(app.extensions["db_engine"], port)
+        click.echo(f"metrics on http://127.0.0.1:{port}/metrics")
     _run_until_stopped(background.build(app))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from stickerreg.passwords import PRODUCTION, HashCost
@@ -93,6 +94,14 @@ def from_env() -> dict:
         # Log lines as plain text, or as one JSON object each for a log collector; tokens and
         # personal values are redacted either way (stickerreg.logs).
         "LOG_FORMAT": _env("LOG_FORMAT", "text"),
+        # Prometheus metrics (stickerreg.metrics): GET /metrics answers only a request with
+        # "Authorization: Bearer <METRICS_TOKEN>", and without the token there is no such page.
+        # METRICS_PORT (0: none) has `flask worker` serve its own on 127.0.0.1, without a token.
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "METRICS_PORT": _whole_number("METRICS_PORT", 0),
+        # prometheus_client's multiprocess mode (gunicorn's workers add up their counts there);
+        # prometheus_client reads the variable itself, this is what the app checks and reports.
+        "PROMETHEUS_MULTIPROC_DIR": prometheus_multiproc_dir(),
         # Number of reverse proxies in front of the app whose X-Forwarded-For we trust.
         "TRUSTED_PROXIES": int(_env("TRUSTED_PROXIES", "0")),
         # BankID (RP API v6): unset URL = BankID hidden everywhere. The base URL without
@@ -143,6 +152,11 @@ def retention_periods() -> dict[str, int]:
 def lead_retention_days() -> int:
     """Days an imported lead is kept (LEAD_RETENTION_DAYS); services.registers reads it."""
     return retention_periods()["LEAD_RETENTION_DAYS"]
+
+
+def prometheus_multiproc_dir() -> str | None:
+    """The folder of prometheus_client's multiprocess mode, or None when it is off."""
+    return _env("PROMETHEUS_MULTIPROC_DIR")
 
 
 def defaults() -> dict:
@@ -235,6 +249,23 @@ def validate(config: dict) -> None:
             raise ConfigError(f"{name}={value!r}: use a whole number of at least {least}.")
     if config["LOG_FORMAT"] not in LOG_FORMATS:
         raise ConfigError(f"LOG_FORMAT={config['LOG_FORMAT']!r}: use one of {', '.join(LOG_FORMATS)}.")
+    _validate_metrics(config)
+
+
+METRICS_TOKEN_MIN = 32  # characters: about 190 bits from secrets.token_urlsafe(32)
+_TOKEN_CHARACTERS = re.compile(r"[!-~]+")  # printable ASCII, no spaces: it travels in a header
+
+
+def _validate_metrics(config: dict) -> None:
+    token, port, folder = config["METRICS_TOKEN"], config["METRICS_PORT"], config["PROMETHEUS_MULTIPROC_DIR"]
+    if token and not (isinstance(token, str) and _TOKEN_CHARACTERS.fullmatch(token)):  # "" or None: no metrics
+        raise ConfigError("METRICS_TOKEN: use printable ASCII without spaces, e.g. the output of "
+                          "python -c 'import secrets; print(secrets.token_urlsafe(32))'.")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"METRICS_PORT={port!r}: use a port number from 1 to 65535, or 0 for none.")
+    if folder is not None and not Path(folder).is_dir():
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={folder!r}: no such folder; create it (empty) before the "
+                          "processes start.")
 
 
 def password_hash_cost(config: dict) -> HashCost:
@@ -255,6 +286,12 @@ def check(config: dict, *, debug: bool) -> None:
         raise InsecureConfigError(
             "SECRET_KEY is the development default: set SECRET_KEY in the environment, "
             f"or run `make run` once, which writes {secret_key_file()}."
+        )
+    token = config.get("METRICS_TOKEN")
+    if token and len(token) < METRICS_TOKEN_MIN and not (debug or config.get("TESTING")):
+        raise InsecureConfigError(
+            f"METRICS_TOKEN has {len(token)} characters: use at least {METRICS_TOKEN_MIN} random ones, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'."
         )
     if not password_hash_cost(config).is_strong() and not config.get("TESTING"):
         raise InsecureConfigError(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import and_, or_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select, update
+from sqlmodel import Session, func, select, update
 
 from stickerreg import codes, qr, tokens
 from stickerreg.db import session_scope
@@ -234,6 +234,12 @@ def jobs_of(session: Session, batch: Batch, *, limit: int = 20) -> list[ExportJo
     """The batch's most recent exports first."""
     statement = select(ExportJob).where(ExportJob.batch_id == batch.id).order_by(ExportJob.id.desc()).limit(limit)
     return list(session.exec(statement))
+
+
+def job_counts(session: Session) -> dict[str, int]:
+    """Export jobs per status, every status named (for monitoring); one query on the status index."""
+    found = dict(session.exec(select(ExportJob.status, func.count()).group_by(ExportJob.status)).all())
+    return {status.value: found.get(status.value, 0) for status in JobStatus}
 
 
 def export_filename(batch: Batch, job: ExportJob) -> str:
