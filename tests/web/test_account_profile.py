@@ -277,3 +277,8 @@ def test_a_taken_address_gets_the_same_answer_and_no_mail(app, owner_client, use
     assert response.status_code == 303
     assert "Check your new inbox" in visible(owner_client.get("/account/profile"))
     assert drain_outbox(app) == []
+
+
+def test_the_profile_shows_the_customer_number_to_give_customer_service(owner, owner_client):
+    number = accounts.display_customer_number(owner.customer_number)
+    assert f"Your customer number is {number}." in visible(owner_client.get("/account/profile", headers={"Accept-Language": "en"}))
