@@ -220,7 +220,8 @@ def start(name: str, spec: str, *, chdir: Path, env: dict, log: Path, ready_path
 
 
 class Browser:
-    """One visitor: a keep-alive connection (reopened when the server closes it) and cookies."""
+    """One visitor: a keep-alive connection (reopened when the server closes it) and cookies.
+    tests/scale uses it too, with `headers` added to each request (an X-Forwarded-For)."""
 
     def __init__(self, port: int, *, keep_cookies: bool = True):
         self.port = port
@@ -229,8 +230,9 @@ class Browser:
         self.cookies: dict[str, str] = {}
         self.keep_cookies = keep_cookies
 
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, bytes]:
-        headers = {"User-Agent": BROWSER_UA, "Accept-Language": "sv-SE,sv;q=0.9"}
+    def request(self, method: str, path: str, form: dict | None = None, *,
+                headers: dict | None = None) -> tuple[int, dict, bytes]:
+        headers = {"User-Agent": BROWSER_UA, "Accept-Language": "sv-SE,sv;q=0.9", **(headers or {})}
         body = None
         if form is not None:
             body = urlencode(form)
