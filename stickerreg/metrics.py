@@ -39,13 +39,15 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder, start_http_server
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from stickerreg import config
 from stickerreg.db import session_scope
-from stickerreg.extensions import csrf, limiter
+from stickerreg.extensions import limiter
 from stickerreg.models import utcnow
 from stickerreg.services import outbox, worker
 from stickerreg.services.printshop import exports
+from stickerreg.web import errors
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,8 @@ LATENCY = Histogram("stickerreg_http_request_duration_seconds",
                     "Seconds from a request's first hook to its response, by endpoint and method.",
                     ("endpoint", "method"), buckets=LATENCY_BUCKETS, registry=None)
 
+SCRAPE_PATH = "/metrics"
 bp = Blueprint("metrics", __name__)
-csrf.exempt(bp)  # a POST is answered with a 404 like any other refusal, never a CSRF 400
 
 
 def init_app(app: Flask) -> None:
@@ -83,6 +85,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_clock)
     app.after_request(_count)
     app.register_blueprint(bp)
+    app.register_error_handler(MethodNotAllowed, _method_not_allowed)
 
 
 # --- per request ------------------------------------------------------------------------
@@ -121,12 +124,13 @@ def _new_series(key: tuple[str, str, int]) -> tuple:
 # --- the scrape ---------------------------------------------------------------------------
 
 
-@bp.route("/metrics", methods=sorted(KNOWN_METHODS - {"HEAD"}), provide_automatic_options=False)
+# No automatic OPTIONS answer: its Allow header would tell that the page exists.
+@bp.get(SCRAPE_PATH, provide_automatic_options=False)
 @limiter.exempt
 def scrape():
     """The metrics, to the bearer of METRICS_TOKEN; to anyone else the 404 of an unknown URL
-    (a 405, 400 or 401 would tell that the page exists)."""
-    if request.method not in ("GET", "HEAD") or not _bearer_of(current_app.config["METRICS_TOKEN"]):
+    (a 401 would tell that the page exists)."""
+    if not _bearer_of(current_app.config["METRICS_TOKEN"]):
         abort(404)
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     response = Response(encode(current_app.extensions["metrics_registry"]), content_type=content_type)
@@ -139,6 +143,13 @@ def _bearer_of(token: str) -> bool:
     scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode("utf-8", "replace"),
                                                                token.encode())
+
+
+def _method_not_allowed(error: MethodNotAllowed):
+    """Any other method on /metrics is answered as at an unknown URL: the router's 405 would
+    tell that the page exists. Every other 405 is the error pages' as before. (Only GET is a
+    route, so the CSRF guard of tests/web/test_access_matrix.py has no POST here to check.)"""
+    return errors.handle_http_error(NotFound() if request.path == SCRAPE_PATH else error)
 
 
 def scrape_registry(engine: Engine, *, multiprocess_dir: str | None) -> CollectorRegistry:

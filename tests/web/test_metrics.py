@@ -77,12 +77,20 @@ def test_without_the_right_bearer_token_it_is_the_404_of_an_unknown_url(metrics_
     assert answer.status_code == 404
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
-def test_other_methods_are_a_404_too_even_with_the_token(metrics_client, method):
-    """A 405 (or a CSRF 400 for a POST) would tell that the page exists."""
-    assert metrics_client.open("/metrics", method=method).status_code == 404
-    expected = 404 if method != "HEAD" else 200
-    assert metrics_client.open("/metrics", method=method, headers=AUTHORIZED).status_code == expected
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "FROBNICATE"])
+def test_other_methods_get_the_404_of_an_unknown_url_even_with_the_token(metrics_client, method):
+    """A 405 (or the Allow header of an OPTIONS answer) would tell that the page exists."""
+    unknown = metrics_client.open("/no-metrics-here", method=method)
+    for headers in ({}, AUTHORIZED):
+        answer = metrics_client.open("/metrics", method=method, headers=headers)
+        assert as_unknown_url(answer, "/metrics") == as_unknown_url(unknown, "/no-metrics-here")
+        assert answer.status_code == 404 and "Allow" not in answer.headers
+
+
+def test_head_answers_as_get_does_and_other_405s_stay_405s(metrics_client):
+    assert metrics_client.head("/metrics").status_code == 404
+    assert metrics_client.head("/metrics", headers=AUTHORIZED).status_code == 200
+    assert metrics_client.put("/healthz").status_code == 405
 
 
 def test_the_token_opens_them_uncached_and_without_a_cookie(metrics_client):
