@@ -17,7 +17,7 @@ import pytest
 from helpers import BROWSER_UA, SECRET_KEY, free_port, make_test_app
 from prometheus_client.parser import text_string_to_metric_families
 
-from stickerreg import metrics
+from stickerreg import codes, metrics
 from stickerreg.models import OutboxKind, OutboxStatus, utcnow
 from stickerreg.services import outbox, worker
 from stickerreg.services.printshop import batches, exports
@@ -126,6 +126,25 @@ def test_a_sticker_page_is_counted_and_timed_under_its_endpoint(metrics_client, 
         value(before, "stickerreg_http_request_duration_seconds_count", **timed) + 1
     assert value(after, "stickerreg_http_request_duration_seconds_bucket", le="+Inf", **timed) == \
         value(after, "stickerreg_http_request_duration_seconds_count", **timed)
+
+
+def test_an_answer_the_rate_limiter_gives_is_counted_and_timed_too(database_url, tmp_path):
+    """The hooks come before the extensions', so a request they refuse still has its clock."""
+    app = make_test_app(database_url, tmp_path, METRICS_TOKEN=TOKEN, RATELIMIT_FINDER_LOOKUP="1 per day")
+    try:
+        client = app.test_client()
+        client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+        before = scrape(client)
+        assert [client.get(f"/s/{codes.generate()}").status_code for _ in range(2)] == [200, 429]
+        after = scrape(client)
+    finally:
+        app.extensions["db_engine"].dispose()
+    refused = dict(endpoint="finder.sticker", method="GET", status="429")
+    assert value(after, "stickerreg_http_requests_total", **refused) == \
+        value(before, "stickerreg_http_requests_total", **refused) + 1
+    timed = dict(endpoint="finder.sticker", method="GET")
+    assert value(after, "stickerreg_http_request_duration_seconds_count", **timed) == \
+        value(before, "stickerreg_http_request_duration_seconds_count", **timed) + 2
 
 
 def test_no_label_holds_a_path_a_code_a_token_or_a_customer_number(metrics_app, metrics_client, sticker_factory,
