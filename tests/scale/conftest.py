@@ -97,8 +97,8 @@ def cluster(scale_database, scale_redis, sink, tmp_path_factory):
                 for letter, port in zip("ab", app_ports, strict=True)]
         workers = [spawn(f"worker-{number}", [str(BIN / "flask"), "--app", "stickerreg", "worker"], env=env,
                           folder=folder) for number in (1, 2)]
-        nginx = spawn("nginx", [nginx_binary(), "-c", str(nginx_config(folder, front, app_ports)),
-                                 "-p", str(folder)], env=env, folder=folder, port=front)
+        nginx = spawn("nginx", [nginx_binary(), "-c", str(nginx_config(folder, front, app_ports)), "-p", str(folder),
+                                "-e", str(folder / "nginx-error.log")], env=env, folder=folder, port=front)
         processes += [*apps, *workers, nginx]
         for app in apps:
             wait_for(lambda app=app: answers(app.port), f"{app.name} answering /healthz", processes)

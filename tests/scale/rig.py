@@ -107,7 +107,7 @@ def spawn(name: str, command: list[str], *, env: dict, folder: Path, port: int |
     return Process(name, popen, log, port)
 
 
-def wait_for(condition, what: str, processes: list[Process], timeout: float = 60.0) -> None:
+def wait_for(condition, what: str, processes: list[Process], timeout: float = 120.0) -> None:
     """Poll `condition` until it holds; fail naming `what`, with the logs, when a process died
     or the time is up (a wait for a condition, not a measurement)."""
     deadline = time.monotonic() + timeout
