@@ -56,9 +56,6 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 access_log_format = '%(t)s %(m)s %(s)s %(B)s %(M)sms'
 errorlog = "-"  # standard error: the journal under systemd
 loglevel = "info"
-# Trust X-Forwarded-* only from nginx on this host; the app's ProxyFix (TRUSTED_PROXIES=1)
-# reads them.
-forwarded_allow_ips = "127.0.0.1,::1"
 proc_name = "stickerreg-web"
 
 

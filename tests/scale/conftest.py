@@ -92,14 +92,16 @@ def cluster(scale_database, scale_redis, sink, tmp_path_factory):
 
     processes: list[Process] = []
     try:
-        apps = [spawn(f"web-{letter}", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py"], port=port,
-                       env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, folder=folder)
-                for letter, port in zip("ab", app_ports, strict=True)]
-        workers = [spawn(f"worker-{number}", [str(BIN / "flask"), "--app", "stickerreg", "worker"], env=env,
-                          folder=folder) for number in (1, 2)]
-        nginx = spawn("nginx", [nginx_binary(), "-c", str(nginx_config(folder, front, app_ports)), "-p", str(folder),
-                                "-e", str(folder / "nginx-error.log")], env=env, folder=folder, port=front)
-        processes += [*apps, *workers, nginx]
+        front_command = [nginx_binary(), "-c", str(nginx_config(folder, front, app_ports)), "-p", str(folder),
+                         "-e", str(folder / "nginx-error.log")]
+        for letter, port in zip("ab", app_ports, strict=True):
+            processes.append(spawn(f"web-{letter}", [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py"],
+                                   port=port, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, folder=folder))
+        for number in (1, 2):
+            processes.append(spawn(f"worker-{number}", [str(BIN / "flask"), "--app", "stickerreg", "worker"],
+                                   env=env, folder=folder))
+        processes.append(spawn("nginx", front_command, env=env, folder=folder, port=front))
+        apps, workers = processes[:2], processes[2:4]
         for app in apps:
             wait_for(lambda app=app: answers(app.port), f"{app.name} answering /healthz", processes)
         wait_for(lambda: answers(front), "nginx answering /healthz", processes)
