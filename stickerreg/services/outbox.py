@@ -3,11 +3,13 @@
 A worker claims a batch of due rows with one conditional UPDATE (on PostgreSQL after picking
 them FOR UPDATE SKIP LOCKED, so two workers take different rows instead of queueing behind
 each other): they are its alone until `lease_until`. A chunk at a time, it composes them and
-commits what composing wrote, then sends them over one connection and records them sent
-(the one place in services that commits); one bad email is recorded on its own and never
-holds up the others. A worker killed mid-send leaves its claim to run out; the rows it had
-not recorded are then sent by whoever claims them next, with the same Message-ID: at least
-once, never by two workers at the same time.
+commits what composing wrote, then sends them over one connection, recording each sent as
+soon as the server took it (the one place in services that commits); one bad email is
+recorded on its own and never holds up the others. A worker killed mid-send leaves its claim
+to run out; its rows not yet sent, and the one it was sending, are then sent by whoever
+claims them next, with the same Message-ID: at least once (the one email in flight when a
+worker died may arrive twice, and a receiving server can drop it by its Message-ID), never
+by two workers at the same time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
+from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select, update
 
@@ -40,8 +43,9 @@ Transport = Callable[[EmailMessage], None]
 BASE_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=6)
 BATCH = 50  # rows per claim
-# Emails are composed, then sent and recorded, this many at a time: a worker killed mid-pass
-# sends at most these again (after the lease), and the database is not written per email.
+# Emails are composed this many at a time (what composing wrote is committed once per chunk);
+# each is recorded sent as soon as the server took it, so a worker killed mid-pass sends
+# again (after the lease, under the same Message-ID) at most the one email it was sending.
 CHUNK = 10
 # A claim lasts this long; a worker starts no send in its second half, so a slow mail server
 # never has it send a row whose claim ran out (and another worker may hold).
@@ -161,24 +165,31 @@ def run_once(
 def _send_all(session: Session, composed: list[tuple[OutboxMessage, EmailMessage]], transport: Transport,
               worker: str, max_attempts: int, now: Callable[[], datetime], deadline: datetime,
               stats: RunStats) -> None:
-    """Send the composed emails and record them sent in one commit; a failure is recorded at
-    once. Past the deadline, the rest are handed back unsent."""
-    sent = []
+    """Send the composed emails, recording each as sent (or failed) the moment the server
+    answered. Past the deadline, the rest are handed back unsent."""
     for position, (row, email) in enumerate(composed):
         if now() >= deadline:
             _release(session, [left for left, _ in composed[position:]], worker, stats)
             break
         try:
             transport(email)
-            sent.append(row)
         except Exception as error:  # recorded, retried after its backoff
             _record_failure(session, row, error, worker=worker, max_attempts=max_attempts, now=now(), stats=stats)
-            session.commit()
-    if sent:
-        _settle(session, [row.id for row in sent], worker,
-                values=dict(status=OutboxStatus.SENT.value, sent_at=now(), last_error=None))
+        else:
+            session.connection().execute(_MARK_SENT, {"row_id": row.id, "worker": worker, "sent_at": now()})
+            stats.sent += 1
         session.commit()
-        stats.sent += len(sent)
+
+
+# Recording one email sent, the statement a worker runs most: built once, and run as a plain
+# statement (no ORM bookkeeping), since the rows it changes are not in the session.
+_outbox = OutboxMessage.__table__
+_MARK_SENT = (
+    sa_update(_outbox)
+    .where(_outbox.c.id == bindparam("row_id"), _outbox.c.claimed_by == bindparam("worker"))
+    .values(status=OutboxStatus.SENT.value, sent_at=bindparam("sent_at", type_=_outbox.c.sent_at.type),
+            last_error=None, claimed_by=None, lease_until=None)
+)
 
 
 def _release(session: Session, rows: list[OutboxMessage], worker: str, stats: RunStats) -> None:

@@ -248,6 +248,33 @@ def test_a_worker_killed_mid_send_leaves_the_row_to_another_after_its_lease(engi
     assert (row.status, row.claimed_by, row.lease_until, row.attempts) == (OutboxStatus.SENT, None, None, 0)
 
 
+class Killed(BaseException):
+    """A worker process killed (kill -9) while the mail server was taking an email."""
+
+
+def test_a_worker_killed_mid_chunk_sends_again_only_the_email_it_was_sending(engine, session):
+    rows = queue(session, outbox.CHUNK)
+    clock = Clock()
+    server = CountingTransport()
+
+    def dies_during_the_fourth_send(email):
+        server(email)
+        if sum(server.delivered.values()) == 4:  # the server took it; the worker never heard back
+            raise Killed
+
+    with pytest.raises(Killed):
+        outbox.run_once(engine, compose=compose_simple, transport=dies_during_the_fourth_send, max_attempts=3,
+                        now=clock, worker="killed")
+    session.expire_all()
+    assert [row.status for row in session.exec(select(OutboxMessage))].count(OutboxStatus.SENT) == 3
+    clock.advance(outbox.LEASE + timedelta(seconds=1))
+    survivor = outbox.run_once(engine, compose=compose_simple, transport=server, max_attempts=3, now=clock,
+                               worker="survivor")
+    assert survivor.sent == outbox.CHUNK - 3
+    assert set(server.delivered) == {row.email_message_id for row in rows}
+    assert sorted(server.delivered.values()) == [1] * (outbox.CHUNK - 1) + [2]  # the one in flight, only
+
+
 def test_a_worker_sends_nothing_in_the_second_half_of_its_lease_and_hands_the_rest_back(engine, session):
     rows = queue(session, 3)
     clock = Clock()
