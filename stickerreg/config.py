@@ -91,6 +91,10 @@ def from_env() -> dict:
         "DB_MAX_OVERFLOW": _whole_number("DB_MAX_OVERFLOW", 10),
         # Threads a `flask worker` process runs for its duties.
         "WORKER_THREADS": _whole_number("WORKER_THREADS", 1),
+        # How long a worker's claim on a batch of emails lasts: the emails of a worker that
+        # died are sent by another this long after it claimed them. It starts no send in the
+        # claim's second half, so a slow mail server can't make it outlive the claim.
+        "OUTBOX_LEASE_SECONDS": _whole_number("OUTBOX_LEASE_SECONDS", 120),
         # Log lines as plain text, or as one JSON object each for a log collector; tokens and
         # personal values are redacted either way (stickerreg.logs).
         "LOG_FORMAT": _env("LOG_FORMAT", "text"),
@@ -243,7 +247,8 @@ def validate(config: dict) -> None:
                               "or \"30/minute\" (several joined by \";\").") from None
     if not isinstance(config["RATELIMIT_ENABLED"], bool):
         raise ConfigError(f"RATELIMIT_ENABLED={config['RATELIMIT_ENABLED']!r}: use true or false.")
-    for name, least in (("DB_POOL_SIZE", 1), ("DB_MAX_OVERFLOW", 0), ("WORKER_THREADS", 1)):
+    for name, least in (("DB_POOL_SIZE", 1), ("DB_MAX_OVERFLOW", 0), ("WORKER_THREADS", 1),
+                        ("OUTBOX_LEASE_SECONDS", 10)):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ConfigError(f"{name}={value!r}: use a whole number of at least {least}.")

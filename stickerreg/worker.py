@@ -57,11 +57,12 @@ def outbox_duty(app: Flask, worker_id: str, *, idle: float = IDLE_SECONDS["outbo
 
 
 def outbox_args(app: Flask) -> dict:
-    """What every outbox pass of this app needs: its composer, transport and attempts."""
+    """What every outbox pass of this app needs: its composer, transport, attempts and lease."""
     return dict(
         compose=composer(app),
         transport=mail.transport_from_config(app.config["SMTP_URL"], app.config["MAIL_DIR"]),
         max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"],
+        lease=timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"]),
     )
 
 

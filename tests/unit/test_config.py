@@ -82,19 +82,20 @@ def test_every_rate_limit_defaults_to_its_value_before_it_was_a_setting(instance
             settings["RATELIMIT_FINDER_MESSAGE_PER_STICKER"], settings["RATELIMIT_SIGNIN"]) == (
         "30 per minute", "5 per 10 minutes", "3 per 10 minutes", "20 per 15 minutes")
     assert (settings["DB_POOL_SIZE"], settings["DB_MAX_OVERFLOW"], settings["WORKER_THREADS"],
-            settings["LOG_FORMAT"]) == (5, 10, 1, "text")
+            settings["OUTBOX_LEASE_SECONDS"], settings["LOG_FORMAT"]) == (5, 10, 1, 120, "text")
 
 
 def test_each_setting_comes_from_the_variable_of_its_name(instance, monkeypatch):
     values = {"RATELIMIT_ENABLED": "off", "RATELIMIT_FINDER_LOOKUP": "2 per minute", "RATELIMIT_API_FIRE": "10/second",
-              "DB_POOL_SIZE": "20", "DB_MAX_OVERFLOW": "0", "WORKER_THREADS": "4", "LOG_FORMAT": "json"}
+              "DB_POOL_SIZE": "20", "DB_MAX_OVERFLOW": "0", "WORKER_THREADS": "4", "LOG_FORMAT": "json",
+              "OUTBOX_LEASE_SECONDS": "30"}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     settings = config.from_env()
     assert settings["RATELIMIT_ENABLED"] is False
     assert (settings["RATELIMIT_FINDER_LOOKUP"], settings["RATELIMIT_API_FIRE"]) == ("2 per minute", "10/second")
     assert (settings["DB_POOL_SIZE"], settings["DB_MAX_OVERFLOW"], settings["WORKER_THREADS"]) == (20, 0, 4)
-    assert settings["LOG_FORMAT"] == "json"
+    assert settings["LOG_FORMAT"] == "json" and settings["OUTBOX_LEASE_SECONDS"] == 30
     config.check({**settings, "SECRET_KEY": "a-real-secret"}, debug=False)
 
 
@@ -109,6 +110,7 @@ def test_each_setting_comes_from_the_variable_of_its_name(instance, monkeypatch)
         ("DB_POOL_SIZE", "five", "whole number"),
         ("DB_MAX_OVERFLOW", "-3", "at least 0"),
         ("WORKER_THREADS", "0", "at least 1"),
+        ("OUTBOX_LEASE_SECONDS", "5", "at least 10"),
         ("LOG_FORMAT", "xml", "text, json"),
     ],
 )

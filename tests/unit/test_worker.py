@@ -344,3 +344,21 @@ def test_emails_built_with_the_cached_header_classes_are_byte_for_byte_the_same(
 
     for _ in range(2):  # the second time from the cache
         assert build(emails.EMAIL_POLICY) == build(policy.default)
+
+
+def test_the_outbox_claims_its_emails_for_the_configured_lease(app, session, user_factory, engine):
+    app.config["OUTBOX_LEASE_SECONDS"] = 30
+    outbox.enqueue(session, kind=OutboxKind.EMAIL_CHANGED, payload={"user_id": user_factory().id})
+    session.commit()
+    claims = []
+
+    def note_the_claim(email):  # while it is sent, the row is the worker's until its lease ends
+        with session_scope(engine) as reader:
+            row = reader.exec(select(OutboxMessage)).one()
+            claims.append(row.lease_until - utcnow())
+
+    run_args = {**background.outbox_args(app), "transport": note_the_claim}
+    with app.app_context():
+        assert outbox.run_once(engine, **run_args).sent == 1
+    [left] = claims
+    assert timedelta(0) < left <= timedelta(seconds=30)  # not the default two minutes
