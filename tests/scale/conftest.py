@@ -14,6 +14,7 @@ from helpers import SmtpInbox, free_port
 from rig import (
     BIN,
     LIMITS,
+    OUTBOX_LEASE_SECONDS,
     POSTGRES_URL,
     REDIS_DB,
     REDIS_HOST,
@@ -82,7 +83,8 @@ def cluster(scale_database, scale_redis, sink, tmp_path_factory):
     env = {**os.environ, **LIMITS, "SECRET_KEY": SECRET, "DATABASE_URL": scale_database,
            "RATELIMIT_STORAGE_URI": scale_redis, "SMTP_URL": sink.url, "TRUSTED_PROXIES": "1",
            "PUBLIC_BASE_URL": f"http://127.0.0.1:{front}", "STICKERREG_INSTANCE": str(folder / "instance"),
-           "LOG_FORMAT": "text", "PYTHONUNBUFFERED": "1", "GUNICORN_WORKERS": "2", "DB_POOL_SIZE": "2"}
+           "LOG_FORMAT": "text", "PYTHONUNBUFFERED": "1", "GUNICORN_WORKERS": "2", "DB_POOL_SIZE": "2",
+           "OUTBOX_LEASE_SECONDS": str(OUTBOX_LEASE_SECONDS)}
     for name in ("FLASK_APP", "FLASK_DEBUG", "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_CMD_ARGS"):
         env.pop(name, None)
     migrated = subprocess.run([str(BIN / "flask"), "--app", "stickerreg", "init-db"], cwd=ROOT, env=env,

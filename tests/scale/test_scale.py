@@ -1,6 +1,7 @@
 """Scale-out proof (issue 15): two web instances and two workers behind nginx share their rate
-limits, and a kill -9 of one instance and one worker mid-load loses no finder message and sends
-none twice; the only errors are the requests that were in flight on the killed instance.
+limits, and a kill -9 of one instance and one worker mid-load loses no finder message; no email
+goes twice but, at most, the one the killed worker was sending (under the same Message-ID, so a
+receiving server drops it); the only errors are the requests in flight on the killed instance.
 
 Run: `make test-scale` (installs Debian's nginx; needs PostgreSQL and Redis on loopback).
 The rig is in conftest.py; `pytest -s` shows the summary line with the counts.
@@ -20,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from bench_web import _TOKEN, Browser
 from rig import LOOKUP_LIMIT, MESSAGE_LIMIT, Cluster, refuses
-from sqlmodel import Session, select, update
+from sqlmodel import Session, select
 
 from stickerreg.models import Message, OutboxMessage, OutboxStatus, WorkerHeartbeat, utcnow
 from stickerreg.services.worker import STALE_AFTER
@@ -150,8 +151,8 @@ def test_a_killed_instance_and_worker_lose_no_message_and_send_none_twice(cluste
     for thread in threads:
         thread.join()
 
-    held = expire_leases_of(cluster.database_url, killed_worker_id)
-    wait_until_sent(cluster)
+    held = held_by(cluster.database_url, killed_worker_id)
+    wait_until_sent(cluster)  # the survivor takes the dead worker's emails up once their lease ends
     outcome = read_back(cluster, load.requests, cluster.sink.messages[first_email:])
     outcome["summary"].update(killed_worker_held=len(held),
                               requests_after_kill=sum(r.started > dead_at for r in load.requests),
@@ -164,8 +165,9 @@ def test_a_killed_instance_and_worker_lose_no_message_and_send_none_twice(cluste
     assert {r.upstream for r in after} == {f"127.0.0.1:{survivor_app.port}"}
 
     check_messages(outcome)
-    # Sent twice (same Message-ID) only what the killed worker held when it died: at least once.
-    assert set(outcome["repeated"]) <= held, outcome["repeated"]
+    # Sent twice (same Message-ID), at most the one email the killed worker was sending when it
+    # died: each is recorded sent as soon as the server took it.
+    assert len(outcome["repeated"]) <= 1 and set(outcome["repeated"]) <= held, outcome["repeated"]
     assert survivor_worker.alive() and survivor_app.alive()
     assert len(cluster.sink.messages) > emails_before_kill  # the surviving worker kept sending
     check_survivor_is_ready(cluster, survivor_id)
@@ -190,18 +192,12 @@ def wait_for_a_claim(database_url: str, worker_id: str, timeout: float = 5.0) ->
         engine.dispose()
 
 
-def expire_leases_of(database_url: str, worker_id: str) -> set[str]:
-    """The Message-IDs of the rows the killed worker held; their lease is made to run out now.
-    The real lease is two minutes (outbox.LEASE); what happens after it runs out, not the clock,
-    is under test: the surviving worker takes the rows up with their Message-IDs."""
+def held_by(database_url: str, worker_id: str) -> set[str]:
+    """The Message-IDs of the emails the killed worker had claimed and not yet sent."""
     engine = sa.create_engine(database_url)
     with Session(engine) as session:
         held = set(session.exec(select(OutboxMessage.email_message_id).where(
             OutboxMessage.claimed_by == worker_id, OutboxMessage.status == OutboxStatus.PENDING.value)))
-        session.exec(update(OutboxMessage).where(OutboxMessage.claimed_by == worker_id,
-                                                 OutboxMessage.status == OutboxStatus.PENDING.value)
-                     .values(lease_until=utcnow()))
-        session.commit()
     engine.dispose()
     return held
 
