@@ -15,7 +15,8 @@ Then 8 closed-loop clients (threads, ``http.client``) drive each side in turn fo
 - ``GET /s/<code>`` for a mix of active, lost-mode, unclaimed and unknown codes, each request as
   a new visitor (no cookies), against ``GET /page``;
 - finder messages: each client opens a sticker page once (cookies, CSRF token), then POSTs the
-  real form with a unique message, as a browser does (Origin, Sec-Fetch-Site), against
+  real form with a unique message and that page's cookie, as a browser does (Origin,
+  Sec-Fetch-Site; it follows each 303, which clears the "sent" notice again), against
   ``POST /insert``. Afterwards the database is read back: every message answered 303 is stored
   exactly once, with its owner notification for active stickers (0 lost, 0 duplicated), and no
   request got a 5xx.
@@ -328,6 +329,11 @@ def message_scenario(port: int, codes: list[str], label: str, accepted: dict, un
         _, _, page = finder.request("GET", f"/s/{codes[index % len(codes)]}")
         found = _TOKEN.search(page.decode())
         token = found.group(1) if found else None
+        # Every post carries the cookie the page set, as a browser does: it follows each 303
+        # to the conversation page, which takes the "sent" notices out of the session again.
+        # Keeping the posts' own cookies without that visit would pile up notices the app
+        # then signs and reads on every later post (over 3 ms a post after a few hundred).
+        finder.keep_cookies = False
         sequence = numbers.setdefault(index, itertools.count())  # one series per client over all rounds
 
         def step() -> int:
