@@ -96,6 +96,7 @@ class Load:
     def _visit(self, index: int, browser: Browser, addresses, codes) -> list[Request]:
         """Until stopped: two lookups, then a message (with the CSRF token of the first page)."""
         token = self._token(browser, next(addresses))
+        browser.keep_cookies = False  # the page's session, as a browser that follows each 303 has it
         mine: list[Request] = []
         for number in itertools.count():
             if self.stop.is_set() and any(r.kind == "message" and r.started > self.killed_at for r in mine):
