@@ -15,18 +15,19 @@ from stickerreg.models import AuditEntry, User, utcnow
 VIEW_WINDOW = timedelta(minutes=30)
 
 
-def record(session: Session, *, action: str, target: SQLModel, subject_id: int | None, actor: User | None = None,
-           role: str | None = None, detail: dict | None = None) -> AuditEntry:
+def record(session: Session, *, action: str, target: SQLModel | type[SQLModel], subject_id: int | None,
+           actor: User | None = None, role: str | None = None, detail: dict | None = None) -> AuditEntry:
     """Write who (`actor`, in `role`; the system or an API client when None) did `action` to
-    `target`, a record of customer `subject_id`. `detail` names what changed, never values
-    that are personal data."""
+    `target` (a row, or a table as a whole), a record of customer `subject_id`. `detail`
+    names what changed, never values that are personal data."""
+    whole_table = isinstance(target, type)
     entry = AuditEntry(
         actor_id=actor.id if actor else None,
         actor_role=role or (actor.role if actor else "system"),
         subject_id=subject_id,
         action=action,
-        object_type=type(target).__tablename__,
-        object_id=getattr(target, "public_id", None),
+        object_type=target.__tablename__,
+        object_id=None if whole_table else getattr(target, "public_id", None),
         detail=detail or {},
     )
     session.add(entry)

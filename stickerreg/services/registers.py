@@ -268,16 +268,20 @@ def read_nix(text: str) -> tuple[set[str], int, LineProblems]:
     return numbers, repeated, invalid
 
 
-def import_nix(session: Session, data: bytes, *, now: datetime | None = None) -> NixImportResult:
+def import_nix(session: Session, data: bytes, *, actor: User | None = None,
+               now: datetime | None = None) -> NixImportResult:
     """Replace the whole NIX register with the numbers of `data` (the caller's one
-    transaction: the old list stays until it commits). A file without a single valid number
-    is refused (RegisterError("no_numbers")), so a wrong file can't empty the register."""
+    transaction: the old list stays until it commits), on the audit log by `actor` (None:
+    from the shell). A file without a single valid number is refused
+    (RegisterError("no_numbers")), so a wrong file can't empty the register."""
     text, encoding = decode_upload(data)
     numbers, repeated, invalid = read_nix(text)
     if not numbers:
         raise RegisterError("no_numbers")
     session.exec(delete(NixNumber))
     _insert_numbers(session, sorted(numbers), now or utcnow())
+    audit.record(session, action="nix.imported", target=NixNumber, subject_id=None, actor=actor,
+                 detail={"numbers": len(numbers), "invalid_lines": invalid.count})
     return NixImportResult(numbers=len(numbers), repeated=repeated, invalid=invalid, encoding=encoding)
 
 
@@ -389,6 +393,9 @@ def import_leads(session: Session, data: bytes, *, partner: str, actor: User | N
     session.flush()
     problems = _store_callable(session, lead_import, rows, columns or _POSITIONS)
     session.add(lead_import)
+    audit.record(session, action="leads.imported", target=lead_import, subject_id=None, actor=actor,
+                 detail={kind: getattr(lead_import, kind)
+                         for kind in ("callable", "blocked_nix", "blocked_dnc", "customers", "invalid")})
     return LeadImportResult(lead_import=lead_import, problems=problems, encoding=encoding)
 
 
@@ -502,6 +509,16 @@ def callable_counts(session: Session, imports: list[LeadImport]) -> dict[int, in
                                                            *_still_callable()).group_by(Lead.import_id))
     counts = dict(session.exec(statement).all())
     return {found.id: counts.get(found.id, 0) for found in imports}
+
+
+def export_leads(session: Session, *, actor: User, lead_import: LeadImport | None = None) -> str:
+    """The leads that may be called today (of one import, or all) as CSV, checked against NIX
+    and the do-not-call register again now; the export, and how many rows it held, goes on the
+    audit log (the file is personal data leaving the system)."""
+    leads = callable_leads(session, lead_import)
+    audit.record(session, action="leads.exported", target=lead_import or LeadImport, subject_id=None, actor=actor,
+                 detail={"rows": len(leads)})
+    return leads_csv(leads)
 
 
 def leads_csv(leads: Iterable[Lead]) -> str:

@@ -489,7 +489,7 @@ def nix_register():
     if not form.validate_on_submit():
         return _nix_page(form), 422
     try:
-        result = registers.import_nix(g.db, form.file.data.read())
+        result = registers.import_nix(g.db, form.file.data.read(), actor=g.user)
     except registers.RegisterError as error:
         form.file.errors.append(nix_error(str(error)))
         return _nix_page(form), 422

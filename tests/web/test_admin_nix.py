@@ -10,7 +10,7 @@ import pytest
 from helpers import PASSWORD, browser, csrf_token, visible
 from sqlmodel import select
 
-from stickerreg.models import NixNumber, Role
+from stickerreg.models import AuditEntry, NixNumber, Role
 from stickerreg.services import registers
 
 NIX_FILE = b"# NIX\n070-174 06 06\n\n+46 70 174 06 08\n070-174 06 0X\n0701740606\n"
@@ -44,6 +44,9 @@ def test_an_admin_replaces_the_register_with_the_current_file(session, admin_cli
     assert "Lines that are not a valid phone number: 5" in page
     assert "The register holds 2 numbers, imported" in page
     assert numbers(session) == ["+46701740606", "+46701740608"]
+    shell, web = session.exec(select(AuditEntry).where(AuditEntry.action == "nix.imported").order_by(AuditEntry.id))
+    assert (shell.actor_role, shell.detail) == ("system", {"numbers": 1, "invalid_lines": 0})
+    assert (web.actor_role, web.object_type, web.detail) == ("admin", "nix_register", {"numbers": 2, "invalid_lines": 1})
 
 
 def test_a_big_nix_file_is_taken_here(session, admin_client):

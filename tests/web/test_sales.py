@@ -14,7 +14,7 @@ from helpers import PASSWORD, browser, csrf_token, visible, visible_text
 from sqlmodel import select
 
 from stickerreg.cli import DEMO_SALES_EMAIL
-from stickerreg.models import Lead, LeadImport, Role
+from stickerreg.models import AuditEntry, Lead, LeadImport, Role
 from stickerreg.services import registers
 from stickerreg.web import sessions
 
@@ -93,6 +93,9 @@ def test_an_upload_reports_every_kind_of_row_and_keeps_the_callable(session, sal
     assert found.created_by_id == seller.id and found.partner == "Leads AB"
     assert sorted(lead.phone for lead in session.exec(select(Lead))) == [ANNA, "+46701740612"]
     assert "david@example.se" not in answer.get_data(as_text=True)  # a customer's count, never who
+    [entry] = session.exec(select(AuditEntry).where(AuditEntry.action == "leads.imported"))
+    assert (entry.actor_id, entry.object_id) == (seller.id, found.public_id)
+    assert entry.detail == {"callable": 2, "blocked_nix": 1, "blocked_dnc": 1, "customers": 1, "invalid": 1}
 
 
 def test_a_file_bigger_than_the_site_wide_limit_is_taken_here(session, sales_client):
@@ -161,6 +164,11 @@ def test_one_imports_export_and_an_unknown_import(session, sales_client):
     rows = exported(sales_client.get(f"/sales/imports/{second.public_id}/leads.csv"))
     assert [row[0] for row in rows[1:]] == ["Gun Gran"]
     assert sales_client.get("/sales/imports/nope/leads.csv").status_code == 404
+    everything = exported(sales_client.get("/sales/leads.csv"))
+    # Each export is on the audit log with how many rows it held (never who).
+    one, every = session.exec(select(AuditEntry).where(AuditEntry.action == "leads.exported").order_by(AuditEntry.id))
+    assert (one.object_id, one.detail) == (second.public_id, {"rows": 1})
+    assert (every.object_type, every.object_id, every.detail) == ("lead_imports", None, {"rows": len(everything) - 1})
     page = sales_client.get("/sales/leads").get_data(as_text=True)
     assert f'href="/sales/imports/{second.public_id}/leads.csv"' in page
 
