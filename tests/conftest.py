@@ -12,8 +12,7 @@ import shutil
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from helpers import BROWSER_UA, SmtpInbox, free_port, make_test_app
+from helpers import BROWSER_UA, make_test_app, running_smtp_inbox
 from sqlmodel import Session, SQLModel
 from werkzeug.routing import Rule
 
@@ -225,8 +224,5 @@ def browser_client(client):
 @pytest.fixture
 def smtp_server():
     """A real SMTP server on a free local port, for as long as the test runs."""
-    inbox = SmtpInbox(free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    yield inbox
-    controller.stop()
+    with running_smtp_inbox() as inbox:
+        yield inbox

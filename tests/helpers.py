@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from html import unescape
@@ -74,6 +76,21 @@ class SmtpInbox:
             time.sleep(0.05)
         assert len(self.messages) >= count, f"expected {count} emails, got {len(self.messages)}"
         return self.messages
+
+
+@contextmanager
+def running_smtp_inbox() -> Iterator[SmtpInbox]:
+    """A real SMTP server (aiosmtpd) on a free local port, collecting what it is sent, while
+    the block runs."""
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox(free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
 
 
 def body_text(email: EmailMessage) -> str:

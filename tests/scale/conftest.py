@@ -9,8 +9,7 @@ import subprocess
 import pytest
 import redis
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from helpers import SmtpInbox, free_port
+from helpers import free_port, running_smtp_inbox
 from rig import (
     BIN,
     LIMITS,
@@ -68,11 +67,8 @@ def scale_redis():
 @pytest.fixture(scope="module")
 def sink():
     """An SMTP server in this process that keeps every email it is given."""
-    inbox = SmtpInbox(free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    yield inbox
-    controller.stop()
+    with running_smtp_inbox() as inbox:
+        yield inbox
 
 
 @pytest.fixture(scope="module")
