@@ -11,7 +11,7 @@ from flask_babel import force_locale, format_datetime
 from sqlmodel import Session
 
 from stickerreg.models import User
-from stickerreg.services import accounts, privacy
+from stickerreg.services import privacy
 
 SUMMARY_TEMPLATE = "account/privacy_summary.html"
 # The download's name: nothing personal (it ends up in download lists and shell histories).
@@ -34,8 +34,7 @@ def summary_html(data: dict, *, locale: str) -> str:
 
 def _render(data: dict, locale: str) -> str:
     with force_locale(locale):
-        return render_template(SUMMARY_TEMPLATE, data=data, locale=locale, when=_when,
-                               customer_number=accounts.display_customer_number)
+        return render_template(SUMMARY_TEMPLATE, data=data, locale=locale, when=_when)
 
 
 def _when(text: str | None) -> str:

@@ -457,8 +457,7 @@ def erase_customer(customer_number: str):
     if audit.record_views(g.db, [customer], staff=g.user, reason="privacy_request"):
         g.db.commit()
     return render("admin/erase_customer.html", customer=customer, form=form,
-                  stickers=len(stickers.owned_by(g.db, customer)),
-                  customer_number=accounts.display_customer_number), 422 if request.method == "POST" else 200
+                  stickers=len(stickers.owned_by(g.db, customer))), 422 if request.method == "POST" else 200
 
 
 # --- the NIX register ----------------------------------------------------------------------

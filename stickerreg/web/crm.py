@@ -83,7 +83,6 @@ def crm_helpers() -> dict:
         "case_status_label": lambda status: str(STATUS_LABELS.get(status, status)),
         "step_label": step_label,
         "blocked_by_label": blocked_by_label,
-        "customer_number": accounts.display_customer_number,
         "display_phone": accounts.display_phone,
         "sticker_state": sticker_state,
     }

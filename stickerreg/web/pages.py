@@ -211,6 +211,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(template_globals)
     app.add_template_filter(codes.display, "display_code")
     app.add_template_filter(accounts.display_phone, "phone")
+    app.jinja_env.globals["customer_number"] = accounts.display_customer_number  # 123 456 789
     # The form-field macro is used by every form page, so it is a global, not an import.
     macros = app.jinja_env.get_template("_macros.html").module
     app.jinja_env.globals.update(field=macros.field, notices=macros.notices, inbox_entry=macros.inbox_entry,

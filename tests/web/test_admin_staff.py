@@ -7,7 +7,7 @@ from helpers import PASSWORD, browser, csrf_token, visible
 from sqlmodel import select
 
 from stickerreg.models import AuditEntry, LoginSession, Role, User
-from stickerreg.services import audit, crm
+from stickerreg.services import accounts, audit, crm
 
 
 @pytest.fixture
@@ -60,6 +60,7 @@ def test_the_audit_log_finds_a_customers_entries_with_the_reason_staff_gave(
     page = admin_client.get(f"/admin/audit?customer={customer.customer_number}")
     text = visible(page)
     assert page.status_code == 200 and "Reason: The customer called us" in text
+    assert f"Customer {accounts.display_customer_number(customer.customer_number)}" in text  # as it is read aloud
     assert "A complaint" not in text
     everything = visible(admin_client.get("/admin/audit?action=customer."))
     assert "Reason: A complaint" in everything and "customer.viewed" in everything

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from flask import g
 
-from stickerreg.services import accounts
 from stickerreg.services.linked import blocking, cards, devices, fire, idprotect
 from stickerreg.web.account import bp
 from stickerreg.web.account.idprotect import unseen_alerts
@@ -38,7 +37,7 @@ def at_a_glance() -> ServicesAtAGlance:
 
 @bp.context_processor
 def services_helpers() -> dict:
-    return {"services_at_a_glance": at_a_glance, "customer_number": accounts.display_customer_number}
+    return {"services_at_a_glance": at_a_glance}
 
 
 @bp.get("/services")
