@@ -13,14 +13,12 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from helpers import BROWSER_UA, PASSWORD, browser, csrf_token, drain_outbox, free_port, link_in
-from werkzeug.serving import make_server
 
 from stickerreg import logs
 from stickerreg.models import ApiScope, DeskCreate
@@ -31,17 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_route_with_a_token_is_redacted_even_before_an_app_exists(app):
     assert logs.token_paths(rule.rule for rule in app.url_map.iter_rules()) <= set(logs.TOKEN_PATHS)
-
-
-@pytest.fixture
-def serving(app):
-    """The app on a local port with Werkzeug's own request handler, which logs every request."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 def issued_links(app, session, user_factory) -> list[str]:

@@ -9,14 +9,11 @@ from __future__ import annotations
 import http.cookiejar
 import logging
 import re
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 
-import pytest
 from helpers import BROWSER_UA, PASSWORD, drain_outbox, link_in
-from werkzeug.serving import make_server
 
 from stickerreg.models import Role, utcnow
 from stickerreg.services import accounts, retention
@@ -25,16 +22,6 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 PHONE = re.compile(r"\+46\d{7,9}|\b0\d{2}-\d{3} \d{2} \d{2}\b")
 PERSONNUMMER = re.compile(r"\b(?:19|20)?\d{6}[-+]?\d{4}\b")
-
-
-@pytest.fixture
-def serving(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
 
 
 class Browser:
