@@ -7,11 +7,13 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from html import unescape
 
 from stickerreg import create_app, passwords
+from stickerreg.models import utcnow
 
 SECRET_KEY = b"test-secret-key"  # the test app's, which keys digests, pickup codes and IMEI sealing
 
@@ -91,6 +93,19 @@ def running_smtp_inbox() -> Iterator[SmtpInbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+class Clock:
+    """A clock that stands still until told to move: pass it as `now` and nothing waits for time."""
+
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
 
 
 def body_text(email: EmailMessage) -> str:

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
-from helpers import SmtpInbox, free_port
+from helpers import Clock, SmtpInbox, free_port
 from sqlalchemy import event
 from sqlmodel import Session, select
 
@@ -44,17 +44,6 @@ class FlakyTransport:
             self.failures -= 1
             raise ConnectionRefusedError("smtp down")
         self.sent.append(email)
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 def queue(session, count=1):

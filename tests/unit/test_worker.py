@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 import pytest
 from flask import url_for
-from helpers import PASSWORD, browser, csrf_token
+from helpers import PASSWORD, Clock, browser, csrf_token
 from sqlmodel import select
 
 from stickerreg import emails
@@ -34,17 +34,6 @@ from stickerreg.services import worker as service
 from stickerreg.services.printshop import batches, exports
 
 BASE_URL = "http://localhost"
-
-
-class Clock:
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @pytest.fixture
