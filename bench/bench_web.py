@@ -506,17 +506,27 @@ def read_back(url: str, accepted: dict[str, str], unconfirmed: set[str], active:
     }
 
 
+def show_against(figures: dict[str, Figures], bare_name: str, name: str, target: str) -> float:
+    """Print the bare side, ours and their ratio (and the other checkout's, when measured);
+    the ratio."""
+    bare, ours = figures[bare_name], figures[name]
+    show(bare_name, bare)
+    show(name, ours)
+    ratio = ours.rate / bare.rate
+    print(f"  ratio          {ratio:8.2f}  ({target})")
+    if f"{name} before" in figures:
+        before = figures[f"{name} before"]
+        show("before", before)
+        print(f"  ratio before   {before.rate / bare.rate:8.2f}")
+    return ratio
+
+
 def report_pages(kind: str, size: int, figures: dict[str, Figures], args) -> list[str]:
     print(f"\nGET /s/<code> against a bare Flask page of the same {size:,} bytes ({kind}; {args.clients} clients, "
           f"2 sync workers, {args.rounds} × {args.seconds:g} s each)")
     bare, ours = figures["bare page"], figures["/s/<code>"]
-    show("bare page", bare)
-    show("/s/<code>", ours)
-    ratio = ours.rate / bare.rate
-    print(f"  ratio          {ratio:8.2f}  (target ≥ {TARGET_PAGE}; p99 target < {TARGET_PAGE_P99_MS:g} ms)")
-    if "/s/<code> before" in figures:
-        show("before", figures["/s/<code> before"])
-        print(f"  ratio before   {figures['/s/<code> before'].rate / bare.rate:8.2f}")
+    ratio = show_against(figures, "bare page", "/s/<code>",
+                         f"target ≥ {TARGET_PAGE}; p99 target < {TARGET_PAGE_P99_MS:g} ms")
     if "/healthz" in figures:
         show("/healthz", figures["/healthz"])
         print(f"  app floor      {figures['/healthz'].rate / bare.rate:8.2f}  (/healthz / bare page: what the app's "
@@ -532,14 +542,8 @@ def report_pages(kind: str, size: int, figures: dict[str, Figures], args) -> lis
 
 def report_messages(kind: str, figures: dict[str, Figures], checked: dict) -> list[str]:
     print(f"\nFinder messages (real form, CSRF token) against a bare Flask insert of one row ({kind})")
-    bare, ours = figures["bare insert"], figures["messages"]
-    show("bare insert", bare)
-    show("messages", ours)
-    ratio = ours.rate / bare.rate
-    print(f"  ratio          {ratio:8.2f}  (target ≥ {TARGET_MESSAGE})")
-    if "messages before" in figures:
-        show("before", figures["messages before"])
-        print(f"  ratio before   {figures['messages before'].rate / bare.rate:8.2f}")
+    ours = figures["messages"]
+    ratio = show_against(figures, "bare insert", "messages", f"target ≥ {TARGET_MESSAGE}")
     print(f"  read back: {checked}")
     missed = []
     if ratio < TARGET_MESSAGE:
