@@ -181,8 +181,9 @@ def _send_all(session: Session, composed: list[tuple[OutboxMessage, EmailMessage
         session.commit()
 
 
-# Recording one email sent, the statement a worker runs most: built once, and run as a plain
-# statement (no ORM bookkeeping), since the rows it changes are not in the session.
+# Recording one email sent, the statement a worker runs most: what _settle writes for a sent
+# row, but built once and run as a plain statement (no ORM bookkeeping; the rows are not in
+# the session). Building it per email, as _settle does, cost 0.1-0.2 ms more an email.
 _outbox = OutboxMessage.__table__
 _MARK_SENT = (
     sa_update(_outbox)
