@@ -34,7 +34,7 @@ from stickerreg.services.linked import directory, idprotect
 from stickerreg.services.linked.directory import DirectoryError
 from stickerreg.web.fields import CLEAN, VIEW_REASONS, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, public_url, render
-from stickerreg.web.sessions import allow_upload, staff_area
+from stickerreg.web.sessions import allow_upload, looked_at, staff_area
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 staff_area(bp, Role.ADMIN)
@@ -454,8 +454,7 @@ def erase_customer(customer_number: str):
             privacy.purge_mail_spool(current_app.config["MAIL_DIR"], erasure)
         flash(_("The customer's account and data are erased; the audit log records that it happened."), "info")
         return redirect(url_for(".erase_lookup"), 303)
-    if audit.record_views(g.db, [customer], staff=g.user, reason="privacy_request"):
-        g.db.commit()
+    looked_at([customer], reason="privacy_request")
     return render("admin/erase_customer.html", customer=customer, form=form,
                   stickers=len(stickers.owned_by(g.db, customer))), 422 if request.method == "POST" else 200
 

@@ -9,7 +9,7 @@ answers 404. Every step is recorded on the case and the customer is emailed abou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, request, session, url_for
@@ -32,12 +32,12 @@ from stickerreg.models import (
     User,
     utcnow,
 )
-from stickerreg.services import accounts, audit, crm, registers
+from stickerreg.services import accounts, crm, registers
 from stickerreg.services.linked import blocking, idprotect
 from stickerreg.services.linked.blocking import BlockingError
 from stickerreg.web.fields import CLEAN, OPEN_RECORD_REASONS, ConfirmForm, at_most
 from stickerreg.web.pages import private_page, render
-from stickerreg.web.sessions import staff_area
+from stickerreg.web.sessions import looked_at, staff_area
 
 bp = Blueprint("crm", __name__, url_prefix="/crm")
 staff_area(bp, Role.CUSTOMER_SERVICE, Role.ADMIN)
@@ -104,7 +104,7 @@ def index():
 def case_list():
     """Cases to work: help asked for or already taken, not closed; the longest waiting first."""
     cases = [(case, g.db.get(User, case.owner_id)) for case in blocking.waiting_for_service(g.db)]
-    _looked_at((customer for _case, customer in cases), reason="blocking_case")
+    looked_at((customer for _case, customer in cases), reason="blocking_case")
     return render("crm/cases.html", cases=cases)
 
 
@@ -165,7 +165,7 @@ def idprotect_helped(alert_id: str):
 
 def _idprotect_page():
     alerts = [(alert, g.db.get(User, alert.user_id)) for alert in idprotect.help_requests(g.db)]
-    _looked_at((customer for _alert, customer in alerts), reason="credit_inquiry")
+    looked_at((customer for _alert, customer in alerts), reason="credit_inquiry")
     return render("crm/idprotect.html", alerts=alerts)
 
 
@@ -204,17 +204,10 @@ def _case_page(found: BlockingCase, *, problem: str | None = None):
     actors = {event.actor_id: g.db.get(User, event.actor_id) for event in events if event.actor_id}
     items = blocking.items_of(g.db, found)
     customer = g.db.get(User, found.owner_id)
-    _looked_at([customer], reason="blocking_case")
+    looked_at([customer], reason="blocking_case")
     return render("crm/case.html", case=found, customer=customer, items=items,
                   events=events, actors=actors, problem=problem, is_closed=found.status == BlockingStatus.DONE,
                   unblocked=sum(1 for item in items if item.blocked_at is None))
-
-
-def _looked_at(customers: Iterable[User | None], *, reason: str) -> None:
-    """Every page that shows customers' details puts the look on the audit log (the page
-    is the reason); committed now, as a GET changes nothing else."""
-    if audit.record_views(g.db, customers, staff=g.user, reason=reason):
-        g.db.commit()
 
 
 # --- customers: search, the record (opened with a reason), notes ------------------------
@@ -257,7 +250,7 @@ def customers():
         status = 422 if form.is_submitted() else 200
         return render("crm/customers.html", form=form, results=None), status
     results = crm.search(g.db, form.query.data)
-    _looked_at(results, reason="customer_search")
+    looked_at(results, reason="customer_search")
     return render("crm/customers.html", form=form, results=results)
 
 

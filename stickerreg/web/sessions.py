@@ -6,6 +6,7 @@ signed-in browser)."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import Blueprint, Flask, abort, after_this_request, current_app, g, request, session, url_for
@@ -14,7 +15,7 @@ from sqlmodel import Session
 
 from stickerreg.extensions import csrf, login_manager
 from stickerreg.models import Role, User
-from stickerreg.services import accounts
+from stickerreg.services import accounts, audit
 
 
 class Principal(UserMixin):
@@ -148,6 +149,14 @@ def staff_area(bp: Blueprint, *roles: Role) -> None:
             request.max_content_length = _UPLOAD_LIMITS[request.endpoint]
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
+
+
+def looked_at(customers: Iterable[User | None], *, reason: str) -> None:
+    """A staff page that shows customers' details puts the signed-in member of staff's look
+    on the audit log (the page is the reason; audit.record_views); committed now, as a GET
+    changes nothing else."""
+    if audit.record_views(g.db, customers, staff=g.user, reason=reason):
+        g.db.commit()
 
 
 def allow_upload(endpoint: str, max_bytes: int) -> None:
