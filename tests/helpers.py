@@ -142,10 +142,17 @@ def sign_in(client, email: str, password: str = PASSWORD) -> None:
     assert response.status_code == 303, response.status_code
 
 
-def browser(app, email: str | None = None, *, password: str = PASSWORD):
-    """A phone's browser in English, signed in as `email` when given."""
+def phone_client(app):
+    """A test client that presents itself as a phone's browser (the app treats clients
+    without a browser's User-Agent as bots on the finder's pages)."""
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    return client
+
+
+def browser(app, email: str | None = None, *, password: str = PASSWORD):
+    """A phone's browser in English, signed in as `email` when given."""
+    client = phone_client(app)
     client.set_cookie("lang", "en")
     if email:
         sign_in(client, email, password)

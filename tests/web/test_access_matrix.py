@@ -4,7 +4,7 @@ the IDOR matrix (two customers, every owned URL and method) and CSRF on every PO
 from __future__ import annotations
 
 import pytest
-from helpers import BROWSER_UA, PASSWORD, SECRET_KEY, csrf_token, sign_in
+from helpers import PASSWORD, SECRET_KEY, csrf_token, phone_client, sign_in
 from sqlmodel import select
 
 from stickerreg import codes
@@ -114,8 +114,7 @@ def snapshot(session):
 def test_no_customer_reaches_another_customers_objects(app, session, alice_and_mallory):
     alice, *objects = alice_and_mallory
     keys = owned_keys(*objects)
-    mallory = app.test_client()
-    mallory.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    mallory = phone_client(app)
     sign_in(mallory, "mallory@example.se")
     token = csrf_token(mallory, "/account/")
     before = snapshot(session)
@@ -135,8 +134,7 @@ def test_the_owner_reaches_each_of_those_pages(app, alice_and_mallory):
     """The matrix above means something only if the same URLs work for their owner."""
     alice, *objects = alice_and_mallory
     keys = owned_keys(*objects)
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
     sign_in(client, "alice@example.se")
     for method, url in owned_urls(app, keys):
         if method == "GET":
@@ -175,8 +173,7 @@ def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory, user_fac
 
 
 def signed_in_client(app, email: str):
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
     sign_in(client, email)
     return client
 

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 import sqlalchemy as sa
-from helpers import BROWSER_UA, PASSWORD, browser, csrf_token, sign_in, visible, visible_text
+from helpers import PASSWORD, browser, csrf_token, phone_client, sign_in, visible, visible_text
 from sqlmodel import select
 
 from stickerreg import codes
@@ -77,8 +77,7 @@ def test_the_download_is_the_customers_own_data_and_is_audited(session, owner, o
 
 def test_the_summary_is_in_the_customers_language(app, session, user_factory):
     swede = user_factory(email="svensk@example.se", password=PASSWORD, locale="sv")
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
     sign_in(client, swede.email)
     summary = visible_text(download(client).read("summary.html").decode())
     assert "Dina uppgifter hos Stickerreg" in summary and "Kundnummer" in summary

@@ -6,7 +6,7 @@ The limits here count per day: a fixed window that ends mid-test would start the
 from __future__ import annotations
 
 import pytest
-from helpers import BROWSER_UA, csrf_token, make_test_app
+from helpers import BROWSER_UA, csrf_token, make_test_app, phone_client
 
 from stickerreg import codes
 
@@ -35,8 +35,7 @@ def test_a_finder_lookup_limit_of_two_refuses_the_third_page(app_with):
 
 
 def test_the_messages_per_sticker_limit_comes_from_its_variable(app_with, sticker_factory):
-    client = app_with(RATELIMIT_FINDER_MESSAGE_PER_STICKER="1 per day").test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app_with(RATELIMIT_FINDER_MESSAGE_PER_STICKER="1 per day"))
     code = sticker_factory().code
     sent = [client.post(f"/s/{code}/message", data={"message": f"Hittade nycklar {n}",
                                                     "csrf_token": csrf_token(client, f"/s/{code}")}).status_code
@@ -45,8 +44,7 @@ def test_the_messages_per_sticker_limit_comes_from_its_variable(app_with, sticke
 
 
 def test_a_sign_up_limit_from_the_environment_applies_to_sign_ups(app_with):
-    client = app_with(RATELIMIT_SIGNUP="1 per day").test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app_with(RATELIMIT_SIGNUP="1 per day"))
 
     def sign_up(email: str) -> int:
         form = {"email": email, "password": "ett-långt-lösenord-för-test", "password_confirm": "ett-långt-lösenord-för-test",

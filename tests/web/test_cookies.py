@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import BROWSER_UA, PASSWORD, browser, csrf_token, visible
+from helpers import BROWSER_UA, PASSWORD, browser, csrf_token, phone_client, visible
 
 from kiosk import DEVICE_COOKIE, DEVICE_COOKIE_AGE
 from stickerreg import codes, i18n
@@ -41,8 +41,7 @@ def test_every_cookie_the_site_sets_is_on_the_cookie_page(app, session, user_fac
     desk = desks.create_desk(session, DeskCreate(name="Desk", address="Street 1", opening_hours="9-17"))
     _, pairing = desks.start_pairing(session, desk=desk, name="Counter")
     session.commit()
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
     responses = [client.get(path) for path in ("/", f"/s/{sticker.code}", "/?lang=en", "/about", "/privacy")]
     token = csrf_token(client, f"/s/{sticker.code}")
     responses.append(client.post(f"/s/{sticker.code}/message", data={"message": "Hittade", "email": "f@example.org",
@@ -51,8 +50,7 @@ def test_every_cookie_the_site_sets_is_on_the_cookie_page(app, session, user_fac
     responses.append(client.post("/auth/login", data={"email": owner.email, "password": PASSWORD, "csrf_token": token}))
     responses += [client.get(path) for path in ("/account/", "/account/profile", "/account/privacy", "/cookies")]
     responses.append(client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/account/")}))
-    kiosk = app.test_client()
-    kiosk.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    kiosk = phone_client(app)
     url = f"/kiosk/pair/{pairing}"
     responses.append(kiosk.post(url, data={"csrf_token": csrf_token(kiosk, url)}))
     set_names = {header.split("=", 1)[0] for response in responses for header in response.headers.getlist("Set-Cookie")}

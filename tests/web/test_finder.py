@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import BROWSER_UA, csrf_token
+from helpers import BROWSER_UA, csrf_token, phone_client
 from sqlmodel import select
 
 from stickerreg import codes
@@ -375,8 +375,7 @@ def test_the_page_joined_from_its_once_rendered_copy_is_the_page_the_template_re
         "lost_mode": lambda: sticker_factory(lost_mode=True, reward_text="Hittelön 200 kr", public_note="Ring!").code,
         "lost_mode_with_markup": lambda: sticker_factory(lost_mode=True, public_note='<b>"fett"</b> & {{ x }}').code,
     }[state]()
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
     url = f"/s/{code}?lang={lang}&utm_source=<qr>"
     joined = [client.get(url).get_data(as_text=True) for _ in range(2)]  # the first renders the copy
     assert any(key[0] == "finder/sticker.html" for key in app.extensions["prerendered"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import BROWSER_UA, csrf_token, make_test_app
+from helpers import csrf_token, make_test_app, phone_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,9 +35,7 @@ def fuzz_app(database_url, tmp_path):
 
 @pytest.fixture
 def fuzz_client(fuzz_app):
-    client = fuzz_app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
-    return client
+    return phone_client(fuzz_app)
 
 
 def assert_handled(response):

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import BROWSER_UA, SECRET_KEY, body_text, browser, csrf_token, drain_outbox, everything_in, visible
+from helpers import SECRET_KEY, body_text, browser, csrf_token, drain_outbox, everything_in, phone_client, visible
 from PIL import Image
 from sqlmodel import select
 
@@ -41,8 +41,7 @@ def pair(app, session, desk, *, name: str = "Counter 1"):
     """A browser paired with `desk` the way a desk does it: open the link, press the button."""
     _, token = desks.start_pairing(session, desk=desk, name=name)
     session.commit()
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
     client.set_cookie("lang", "en")
     response = client.post(f"/kiosk/pair/{token}", data={"csrf_token": csrf_token(client, f"/kiosk/pair/{token}")})
     assert response.status_code == 303 and response.headers["Location"] == "/kiosk/"
@@ -75,8 +74,7 @@ def test_the_cli_prints_a_pairing_link_that_turns_a_browser_into_the_desks_kiosk
     assert result.exit_code == 0, result.output
     link = re.search(r"http://localhost(/kiosk/pair/\S+)", result.output).group(1)
     token = link.rsplit("/", 1)[1]
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
 
     assert client.get("/kiosk/").status_code == 403  # not paired yet
     page = client.get(link)

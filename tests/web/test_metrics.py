@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from helpers import BROWSER_UA, SECRET_KEY, free_port, make_test_app
+from helpers import SECRET_KEY, free_port, make_test_app, phone_client
 from prometheus_client.parser import text_string_to_metric_families
 
 from stickerreg import codes, metrics
@@ -36,9 +36,7 @@ def metrics_app(database_url, tmp_path):
 
 @pytest.fixture
 def metrics_client(metrics_app):
-    client = metrics_app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
-    return client
+    return phone_client(metrics_app)
 
 
 def scrape(client) -> dict[tuple[str, frozenset], float]:
@@ -132,8 +130,7 @@ def test_an_answer_the_rate_limiter_gives_is_counted_and_timed_too(database_url,
     """The hooks come before the extensions', so a request they refuse still has its clock."""
     app = make_test_app(database_url, tmp_path, METRICS_TOKEN=TOKEN, RATELIMIT_FINDER_LOOKUP="1 per day")
     try:
-        client = app.test_client()
-        client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+        client = phone_client(app)
         before = scrape(client)
         assert [client.get(f"/s/{codes.generate()}").status_code for _ in range(2)] == [200, 429]
         after = scrape(client)

@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 import redis
-from helpers import BROWSER_UA, csrf_token, make_test_app
+from helpers import BROWSER_UA, csrf_token, make_test_app, phone_client
 
 from stickerreg import codes
 
@@ -115,8 +115,7 @@ def test_a_redis_outage_keeps_finder_pages_up_with_limits_in_memory(database_url
     from helpers import free_port
 
     app = make_test_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = BROWSER_UA
+    client = phone_client(app)
     code = codes.generate()
     statuses = [client.get(f"/s/{code}").status_code for _ in range(31)]
     assert statuses == [200] * 30 + [429]  # served, and still limited (30 a minute) in memory
