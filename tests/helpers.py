@@ -183,3 +183,6 @@ def choose_english(page) -> None:
 
     page.get_by_role("navigation").get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    # The new document's lang is set before its deferred scripts run: wait for them (htmx), or a
+    # quick click afterwards posts the plain form instead of the htmx one.
+    page.wait_for_load_state("load")
