@@ -342,7 +342,8 @@ def _account_email(purpose: TokenPurpose | None, endpoint: str | None, subject: 
         new_email = row.payload.get("new_email")
         context = {"user": user, "new_email": new_email, "old_email": row.payload.get("old_email")}
         if purpose is not None:
-            token = accounts.issue_token(session, user, purpose, new_email=new_email)
+            # Written with the chunk's commit, before any of its emails goes (outbox._compose_all).
+            token = accounts.issue_token(session, user, purpose, new_email=new_email, flush=False)
             context["link"] = _link(endpoint, token=token)
         context["login_url"] = _link("auth.login")
         context["reset_url"] = _link("auth.reset_request")

@@ -216,8 +216,10 @@ def end_all_sessions(session: Session, user: User, *, keep_token: str | None = N
     session.exec(statement)
 
 
-def issue_token(session: Session, user: User, purpose: TokenPurpose, *, new_email: str | None = None) -> str:
-    """A single-use token for a mailed link; only its hash is stored."""
+def issue_token(session: Session, user: User, purpose: TokenPurpose, *, new_email: str | None = None,
+                flush: bool = True) -> str:
+    """A single-use token for a mailed link; only its hash is stored. `flush=False` leaves the
+    INSERT to the caller's next flush or commit (the outbox writes a chunk's tokens in one)."""
     token = tokens.new_token()
     session.add(
         AuthToken(
@@ -228,7 +230,8 @@ def issue_token(session: Session, user: User, purpose: TokenPurpose, *, new_emai
             expires_at=utcnow() + TOKEN_LIFETIME[purpose],
         )
     )
-    session.flush()
+    if flush:
+        session.flush()
     return token
 
 
