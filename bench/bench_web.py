@@ -328,11 +328,11 @@ def message_scenario(port: int, codes: list[str], label: str, accepted: dict, un
         finder = Browser(port)
         _, _, page = finder.request("GET", f"/s/{codes[index % len(codes)]}")
         found = _TOKEN.search(page.decode())
-        token = found.group(1) if found else None
-        # Every post carries the cookie the page set, as a browser does: it follows each 303
-        # to the conversation page, which takes the "sent" notices out of the session again.
-        # Keeping the posts' own cookies without that visit would pile up notices the app
-        # then signs and reads on every later post (over 3 ms a post after a few hundred).
+        token = found.group(1) if found else None  # a --before checkout whose form still takes one
+        # Every post carries only the cookie the page set (none since the form takes no token),
+        # as a browser does: it follows each 303 to the conversation page, which takes the
+        # "sent" notices out of the session again. Keeping the posts' own cookies without that
+        # visit would pile up notices the app then signs and reads on every later post.
         finder.keep_cookies = False
         sequence = numbers.setdefault(index, itertools.count())  # one series per client over all rounds
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
+from stickerreg.web.crossorigin import CrossSiteRequest
 from stickerreg.web.pages import is_htmx
 from stickerreg.web.sessions import hides_staff_area
 
@@ -57,6 +58,9 @@ def handle_http_error(error: HTTPException):
     if isinstance(error, CSRFError):
         title = _("This form has expired")
         detail = _("For your security, this form must be sent from this site within a few hours of opening it. Reload the page and try again.")
+    if isinstance(error, CrossSiteRequest):
+        title = _("Send it from the sticker's own page")
+        detail = _("This form was sent from another website. Open the sticker's page on Stickerreg and send your message there.")
     if wants_json():
         return problem(status, title, detail)
     if request.path.startswith("/kiosk/"):  # a kiosk's own screen, with its way back to the start

@@ -7,7 +7,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from wtforms import BooleanField, EmailField, HiddenField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -17,6 +16,7 @@ from stickerreg.extensions import configured, limiter
 from stickerreg.models import ConversationStatus, Sticker, StickerPublic, utcnow
 from stickerreg.services import finder, relay, stickers
 from stickerreg.services.relay import ConversationClosed, FinderDetails
+from stickerreg.web.crossorigin import same_origin_only
 from stickerreg.web.fields import CLEAN, message_field
 from stickerreg.web.pages import Slot, can_prerender, fill, is_htmx, prerendered, private_page, render
 
@@ -55,7 +55,11 @@ class LookupForm(FlaskForm):
 
 
 class FinderMessageForm(FlaskForm):
-    """What a finder sends to a sticker's owner."""
+    """What a finder sends to a sticker's owner. No session token: the view takes it only
+    from our own pages (crossorigin.same_origin_only), so the sticker page sets no cookie."""
+
+    class Meta:
+        csrf = False
 
     message = message_field(_l("Your message to the owner"))
     found_where = StringField(
@@ -150,6 +154,7 @@ def _note_scan(sticker: Sticker | None) -> None:
 
 
 @bp.post("/s/<code>/message")
+@same_origin_only
 @lookup_limit
 @client_message_limit
 @sticker_message_limit
@@ -217,17 +222,15 @@ def _sticker_page(code: str, sticker: Sticker | None, form: FinderMessageForm | 
     page = {"display_code": codes.display(code), "send_url": url_for(".send_message", code=code),
             "owner_note": _owner_note(finder.public_view_of(sticker))}
     if form is None and can_prerender():
-        return fill(prerendered("finder/sticker.html", "blank form", _blank_page), csrf_token=generate_csrf, **page)
+        return fill(prerendered("finder/sticker.html", "blank form", _blank_page), **page)
     form = form or FinderMessageForm(formdata=None)
     return render("finder/sticker.html", "finder/_message_form.html", form=form, **page)
 
 
 def _blank_page() -> dict:
     """The sticker page's context, with a slot for each value that differs between requests."""
-    form = FinderMessageForm(formdata=None)
-    if form.meta.csrf:
-        form.csrf_token.current_token = Slot("csrf_token")
-    return {"form": form, **{name: Slot(name) for name in ("display_code", "send_url", "owner_note")}}
+    return {"form": FinderMessageForm(formdata=None),
+            **{name: Slot(name) for name in ("display_code", "send_url", "owner_note")}}
 
 
 def _owner_note(view: StickerPublic) -> Markup:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
-from bench_web import _TOKEN, Browser
+from bench_web import Browser
 from rig import LOOKUP_LIMIT, MESSAGE_LIMIT, Cluster, refuses
 from sqlmodel import Session, select
 
@@ -38,7 +38,7 @@ def test_one_client_cannot_exceed_a_limit_by_hitting_both_instances(cluster: Clu
     """The same client address, alternating between instance A and B directly (each trusts one
     proxy hop, as behind nginx): the limits count in Redis, so both together accept exactly N."""
     a, b = (Browser(app.port) for app in cluster.apps)
-    b.cookies = a.cookies  # one browser: the session (and so the CSRF token) is valid on both
+    b.cookies = a.cookies  # one browser on both instances
     try:
         check_one_limit_over_both(cluster, a, b)
     finally:
@@ -48,9 +48,8 @@ def test_one_client_cannot_exceed_a_limit_by_hitting_both_instances(cluster: Clu
 
 def check_one_limit_over_both(cluster: Cluster, a: Browser, b: Browser) -> None:
     client = {"X-Forwarded-For": "203.0.113.7"}
-    status, _, page = a.request("GET", f"/s/{cluster.active_codes[0]}", headers=client)
-    assert status == 200
-    form = {"message": f"rate-limit {MESSAGE_TEXT}", "csrf_token": _TOKEN.search(page.decode()).group(1)}
+    assert a.request("GET", f"/s/{cluster.active_codes[0]}", headers=client)[0] == 200
+    form = {"message": f"rate-limit {MESSAGE_TEXT}"}
     answered = [instance.request("POST", f"/s/{code}/message", form, headers=client)[0]
                 for instance, code in zip(itertools.cycle((a, b)), cluster.active_codes * 2, strict=False)]
     assert answered == [303] * MESSAGE_LIMIT + [429] * (len(answered) - MESSAGE_LIMIT)
@@ -94,9 +93,8 @@ class Load:
             self.requests += mine
 
     def _visit(self, index: int, browser: Browser, addresses, codes) -> list[Request]:
-        """Until stopped: two lookups, then a message (with the CSRF token of the first page)."""
-        token = self._token(browser, next(addresses))
-        browser.keep_cookies = False  # the page's session, as a browser that follows each 303 has it
+        """Until stopped: two lookups, then a message (sent as our page's form is: Sec-Fetch-Site)."""
+        browser.keep_cookies = False  # no "sent" notices piling up, as for a browser that follows each 303
         mine: list[Request] = []
         for number in itertools.count():
             if self.stop.is_set() and any(r.kind == "message" and r.started > self.killed_at for r in mine):
@@ -106,14 +104,8 @@ class Load:
             body = f"scale-{index}-{number} {MESSAGE_TEXT}"
             code = self.cluster.active_codes[(index + number) % len(self.cluster.active_codes)]
             mine.append(self._send(browser, "message", f"/s/{code}/message", next(addresses),
-                                   form={"message": body, "csrf_token": token}, body=body))
+                                   form={"message": body}, body=body))
         return mine
-
-    def _token(self, browser: Browser, address: str) -> str:
-        status, _, page = browser.request("GET", f"/s/{self.cluster.active_codes[0]}",
-                                          headers={"X-Forwarded-For": address})
-        assert status == 200, status
-        return _TOKEN.search(page.decode()).group(1)
 
     def _send(self, browser: Browser, kind: str, path: str, address: str, *, form: dict | None = None,
               body: str | None = None) -> Request:

@@ -148,14 +148,18 @@ def post_routes(app):
             yield rule
 
 
-def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory, user_factory):
+def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory, user_factory, session):
+    """Without its token every form is refused (400). A view that takes no token checks where
+    the browser says the request comes from instead (web/crossorigin.py): a form another site
+    made the browser send is refused (403), and nothing is stored."""
     alice, *objects = alice_and_mallory
     # CSRF is checked before any lookup, so staff-area ids need not exist.
     values = {**owned_keys(*objects), "token": "x" * 32, "raw": objects[0].code}
     # Staff areas check the role first (to others they are a plain 404), so an admin posts there.
     user_factory(email="admin@example.se", password=PASSWORD, role=Role.ADMIN)
     customer, admin = signed_in_client(app, "alice@example.se"), signed_in_client(app, "admin@example.se")
-    refused, bearer_only = [], []
+    refused, bearer_only, cross_site = [], [], []
+    before = snapshot(session)
     for rule in post_routes(app):
         url = rule.rule
         for name in rule.arguments:
@@ -164,9 +168,15 @@ def test_every_post_route_requires_a_csrf_token(app, alice_and_mallory, user_fac
         if url.startswith(API_PREFIX):  # no cookie opens the API, so it takes no CSRF token either
             bearer_only.append((url, client.post(url, data=FORM).status_code))
             continue
+        if getattr(app.view_functions[rule.endpoint], "checks_origin", False):
+            forged = client.post(url, data=FORM, headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+            cross_site.append((url, forged.status_code))
+            continue
         response = client.post(url, data={**FORM, "email": "alice@example.se", "password": PASSWORD})
         refused.append((url, response.status_code))
     assert refused and [(url, status) for url, status in refused if status != 400] == []
+    assert cross_site and [(url, status) for url, status in cross_site if status != 403] == []
+    assert snapshot(session) == before
     # A signed-in browser without a bearer key gets 401 there; tests/web/test_api.py proves the keys.
     assert bearer_only and [(url, status) for url, status in bearer_only if status != 401] == []
     assert codes.normalize(objects[0].code)  # sanity: the keys were real

@@ -144,9 +144,7 @@ def test_claiming_a_set_activates_it_and_highlights_it_once(client, session, own
 
 def test_a_message_left_before_the_claim_reaches_the_owner_after_it(app, client, owner, minted):
     finder = browser(app)
-    token = csrf_token(finder, f"/s/{minted.stickers[0].code}")
-    sent = finder.post(f"/s/{minted.stickers[0].code}/message",
-                       data={"message": "Hittade nycklarna vid stationen.", "csrf_token": token})
+    sent = finder.post(f"/s/{minted.stickers[0].code}/message", data={"message": "Hittade nycklarna vid stationen."})
     assert sent.status_code == 303
     assert drain_outbox(app) == []  # held while nobody owns the sticker
     assert claim(client, minted.stickers[2].code, minted.activation_code).status_code == 303

@@ -25,7 +25,7 @@ PERSONNUMMER = re.compile(r"\b(?:19|20)?\d{6}[-+]?\d{4}\b")
 
 
 class Browser:
-    """A browser over real HTTP: keeps cookies, follows redirects, posts forms with their token."""
+    """A browser over real HTTP: keeps cookies, follows redirects, posts forms with their token (if any)."""
 
     def __init__(self, base: str):
         self.base = base
@@ -38,7 +38,8 @@ class Browser:
 
     def post(self, path: str, form: dict, *, token_from: str) -> tuple[int, str, str]:
         _, _, page = self.get(token_from)
-        data = urllib.parse.urlencode({**form, "csrf_token": CSRF.search(page).group(1)}).encode()
+        token = CSRF.search(page)  # the finder's form has none: it is checked by its origin
+        data = urllib.parse.urlencode({**form, **({"csrf_token": token.group(1)} if token else {})}).encode()
         return self._open(urllib.request.Request(self.base + path, data=data))
 
     def _open(self, request) -> tuple[int, str, str]:
