@@ -541,7 +541,7 @@ def report_pages(kind: str, size: int, figures: dict[str, Figures], args) -> lis
 
 
 def report_messages(kind: str, figures: dict[str, Figures], checked: dict) -> list[str]:
-    print(f"\nFinder messages (real form, CSRF token) against a bare Flask insert of one row ({kind})")
+    print(f"\nFinder messages (the real form, posted as our page posts it) against a bare Flask insert of one row ({kind})")
     ours = figures["messages"]
     ratio = show_against(figures, "bare insert", "messages", f"target ≥ {TARGET_MESSAGE}")
     print(f"  read back: {checked}")
