@@ -109,7 +109,7 @@ def lang_url(lang: str) -> str:
 # --- pages rendered once ------------------------------------------------------------------
 #
 # A page that is the same for every visitor but for a few values (the finder's sticker page:
-# the ID, its form's address and CSRF token, the language link) is rendered once per app,
+# the ID, its form's address, the owner's note, the language link) is rendered once per app,
 # language and variant with a Slot where each such value goes, and split there; a request
 # then only joins the pieces with its values, escaped as the template would have escaped
 # them. Only for anonymous visitors with no notices waiting: anything else renders as usual.

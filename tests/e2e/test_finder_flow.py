@@ -187,7 +187,7 @@ def test_an_empty_message_is_pointed_out_without_losing_what_was_typed(
     screenshot(phone, "error")
     assert session.exec(select(func.count()).select_from(Conversation)).one() == 0
 
-    # The swapped-in form is live (htmx and CSRF token): fixing the message sends it.
+    # The swapped-in form is live (htmx, sent from our own page): fixing the message sends it.
     message.fill(MESSAGE)
     phone.get_by_role("button", name="Send to the owner").click()
     expect(phone.get_by_role("heading", name="Your message has been sent")).to_be_visible()

@@ -1,4 +1,4 @@
-"""The finder's routes through the Flask test client, CSRF and rate limits on."""
+"""The finder's routes through the Flask test client, cross-site checks, CSRF and rate limits on."""
 
 from __future__ import annotations
 
