@@ -52,10 +52,9 @@ from stickerreg.services.linked import blocking, cards, devices, directory, fire
 from stickerreg.services.printshop import batches, exports
 from stickerreg.services.relay import FinderDetails
 
+# Run by the browser as an init script, which the pages' CSP (only 'self' scripts) does not
+# govern: the guard sees each page as its CSP renders it, and the app never serves axe.
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
-# The page's own origin serves axe to it (the CSP allows only 'self' scripts, and the guard
-# must see pages as the CSP renders them); the browser answers this path, never the app.
-AXE_URL = "/__axe__/axe.min.js"
 REFLOW_WIDTH = 320  # WCAG 1.4.10
 
 
@@ -283,7 +282,7 @@ def submit(context: BrowserContext, url: str, **form) -> None:
 def browser_for(new_phone, world, audience: str) -> Page:
     """One phone for the audience, signed in or paired as it would be."""
     context = new_phone()
-    serve_axe(context)
+    load_axe(context)
     if audience == "kiosk":
         submit(context, f"/kiosk/pair/{world['kiosk_token']}")
     elif audience != "anonymous":
@@ -292,14 +291,17 @@ def browser_for(new_phone, world, audience: str) -> Page:
     return context.new_page()
 
 
-def serve_axe(context: BrowserContext) -> None:
-    context.route(f"**{AXE_URL}", lambda route: route.fulfill(path=AXE, content_type="text/javascript"))
+def load_axe(context: BrowserContext) -> None:
+    """axe-core in every page the context opens, handed to the browser once. A script tag
+    added per page sent its 500 KB through Playwright's pipe each time: 143 ms a page, against
+    34 ms for the browser to run it as an init script."""
+    context.add_init_script(path=AXE)
 
 
 def same_person_on(new_desktop, phone: Page) -> Page:
     """The phone's visitor on a laptop: its cookies (session, kiosk pairing) carried over."""
     context = new_desktop()
-    serve_axe(context)
+    load_axe(context)
     context.add_cookies(phone.context.cookies())
     return context.new_page()
 
@@ -320,7 +322,6 @@ AXE_RUN = """async () => (await axe.run(document, {
 
 
 def axe_violations(page: Page) -> list[str]:
-    page.add_script_tag(url=AXE_URL)
     found = page.evaluate(AXE_RUN)
     return [f"axe {v['id']} ({v['impact']}): {v['help']}; {', '.join(v['targets'][:4])}"
             + (f" and {len(v['targets']) - 4} more" if len(v["targets"]) > 4 else "") for v in found]
