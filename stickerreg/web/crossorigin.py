@@ -9,7 +9,9 @@ headers"):
 
 - `Sec-Fetch-Site`, which every current browser sends and no page can set, must be
   `same-origin` (our own page's form or htmx) or `none` (the visitor's own action);
-- a browser too old to send it sends `Origin` with every POST, which must name this host;
+- a browser too old to send it sends `Origin` with every POST, which must name this host
+  (the sticker page's Referrer-Policy is "same-origin" for this: under "no-referrer" a
+  browser sends `Origin: null`, which another site's page can make it send too);
 - a request with neither header comes from no browser (curl, a script): another site cannot
   make a visitor send it, so there is nobody to forge it for, and the rate limits meet it as
   they meet any other client.

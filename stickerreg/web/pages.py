@@ -76,16 +76,23 @@ def public_url(endpoint: str, **values) -> str:
     return current_app.config["PUBLIC_BASE_URL"] + path
 
 
+# Finder pages send no Referer at all: a conversation's address is its finder's key. The sticker
+# page and its form's answers send one to this site only ("same-origin" sends nothing to any
+# other either): under "no-referrer" a browser too old for Sec-Fetch-Site would post the form
+# with `Origin: null`, which web/crossorigin.py must refuse, as another site can send it too.
+_SAME_ORIGIN_REFERRER = frozenset({"finder.sticker", "finder.send_message"})
+
+
 def security_headers(response: Response) -> Response:
-    """Headers every response carries; finder pages also send no Referer at all."""
+    """Headers every response carries; finder pages also send no Referer (see above)."""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "geolocation=(self), camera=(self), microphone=()"
-    is_finder = request.blueprint == "finder"
-    headers["Referrer-Policy"] = "no-referrer" if is_finder else "same-origin"
+    no_referrer = request.blueprint == "finder" and request.endpoint not in _SAME_ORIGIN_REFERRER
+    headers["Referrer-Policy"] = "no-referrer" if no_referrer else "same-origin"
     if request.is_secure:
         headers["Strict-Transport-Security"] = "max-age=31536000"
     # What response.vary.add does, without parsing the header into a set on every response.

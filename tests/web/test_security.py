@@ -26,9 +26,13 @@ def check_headers(response):
 
 def test_finder_pages_send_no_referrer_and_are_not_cached(browser_client):
     code = codes.generate()
-    for url in ("/", f"/s/{code}", "/c/unknown-token"):
+    for url in ("/", "/c/unknown-token", f"/lookup?code={code}x"):
         response = browser_client.get(url)
         assert response.headers["Referrer-Policy"] == "no-referrer", url
+    # The sticker page and its form's answers send one to this site only, so that an old
+    # browser's Origin on the form's post is this site's, not "null" (web/crossorigin.py).
+    for response in (browser_client.get(f"/s/{code}"), browser_client.post(f"/s/{code}/message", data={})):
+        assert response.headers["Referrer-Policy"] == "same-origin"
     page = browser_client.get(f"/s/{code}")
     assert page.headers["Cache-Control"] == "no-store"
     assert "noindex" in page.headers["X-Robots-Tag"]
