@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, SQLModel, func, select  # noqa: E402
+from targets import verdict  # noqa: E402
 
 import stickerreg.models  # noqa: E402,F401  (registers the tables)
 from stickerreg import codes, tokens  # noqa: E402
@@ -89,11 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ours      {ours:8.3f} s  batches.create_and_mint, median of {args.repeat}")
     print(f"  baseline  {baseline:8.3f} s  ORM add + flush per row, one lookup per code")
     print(f"  ratio     {ours / baseline:8.4f}  (ours / baseline; {baseline / ours:.1f}x faster)")
-    if ours / baseline > TARGET_RATIO:
-        print(f"MISSED: mint ratio {ours / baseline:.4f} > {TARGET_RATIO}")
-        return 1
-    print("All targets met.")
-    return 0
+    return verdict([f"mint ratio {ours / baseline:.4f} > {TARGET_RATIO}"] if ours / baseline > TARGET_RATIO else [])
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 from sqlmodel import Session, SQLModel, func, select  # noqa: E402
+from targets import verdict  # noqa: E402
 
 import stickerreg.models  # noqa: E402,F401  (registers the tables)
 from stickerreg import create_app  # noqa: E402
@@ -335,11 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 missed.append(f"{two_sqlite.duplicates} emails sent twice on SQLite")
     finally:
         sink.close()
-    for problem in missed:
-        print(f"MISSED: {problem}")
-    if not missed:
-        print("All targets met.")
-    return 1 if missed else 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ import zxingcpp  # noqa: E402
 from qrcode.constants import ERROR_CORRECT_M  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
+from targets import verdict  # noqa: E402
 
 from stickerreg import codes, qr  # noqa: E402
 from stickerreg.printing import layouts, pdf  # noqa: E402
@@ -257,12 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in args.skip:
             bench(args, results)
             print()
-    missed = missed_targets(results)
-    for message in missed:
-        print(f"MISSED: {message}")
-    if not missed:
-        print("All targets met.")
-    return 1 if missed else 0
+    return verdict(missed_targets(results))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image, ImageChops  # noqa: E402
 from sqlmodel import SQLModel  # noqa: E402
+from targets import verdict  # noqa: E402
 from werkzeug.datastructures import FileStorage  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.test import encode_multipart  # noqa: E402
@@ -160,10 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         missed.append(f"anonymous 11 MB upload over {UPLOAD_TARGET} x a tiny one")
     if "photo" not in args.skip and bench_photo(args.repeat) >= PHOTO_TARGET:
         missed.append(f"prepare_photo not under {PHOTO_TARGET} x a full decode")
-    for line in missed:
-        print("MISSED:", line)
-    print("All targets met." if not missed else "")
-    return 1 if missed else 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":

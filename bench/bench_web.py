@@ -53,6 +53,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+from targets import verdict
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -631,12 +633,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
     print()
-    for line in missed:
-        print(f"MISSED: {line}")
-    if not missed:
-        print("All targets met.")
     shutil.rmtree(Path(folder), ignore_errors=True)
-    return 1 if missed else 0
+    return verdict(missed)
 
 
 if __name__ == "__main__":
