@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 import sqlalchemy as sa
-from helpers import BROWSER_UA, make_test_app, running_smtp_inbox
+from helpers import BROWSER_UA, app_with, running_smtp_inbox
 from sqlmodel import Session, SQLModel
 from werkzeug.routing import Rule
 
@@ -143,9 +143,8 @@ def database_url(request, database_kind, tmp_path):
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = make_test_app(database_url, tmp_path)
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

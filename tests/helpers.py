@@ -38,6 +38,17 @@ def make_test_app(database_url: str, tmp_path, **overrides):
     return create_app(config)
 
 
+@contextmanager
+def app_with(database_url: str, tmp_path, **overrides):
+    """make_test_app for a with-block (or a fixture's yield): its database connections are
+    closed afterwards, also when the block fails."""
+    app = make_test_app(database_url, tmp_path, **overrides)
+    try:
+        yield app
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

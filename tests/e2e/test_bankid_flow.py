@@ -8,7 +8,7 @@ import re
 
 import pytest
 from fake_bankid import FakeBankId, complete, failed, pending
-from helpers import make_test_app
+from helpers import app_with
 from playwright.sync_api import Page, expect
 
 from stickerreg.services import accounts
@@ -25,9 +25,8 @@ def fake():
 @pytest.fixture
 def app(database_url, tmp_path, fake):
     """The root conftest's app, with BankID pointed at the fake server."""
-    app = make_test_app(database_url, tmp_path, BANKID_URL=fake.url)
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, BANKID_URL=fake.url) as app:
+        yield app
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from fake_bankid import FakeBankId
-from helpers import PASSWORD, SECRET_KEY, make_test_app
+from helpers import PASSWORD, SECRET_KEY, app_with
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page
 from test_account_story import assert_no_horizontal_overflow
@@ -109,10 +109,9 @@ def fake_bankid():
 def app(database_url, tmp_path, fake_bankid):
     """The root conftest's app with BankID on (its buttons and pages exist only then).
     Rate limits are off: the guard opens many pages from one address within a minute."""
-    app = make_test_app(database_url, tmp_path, BANKID_URL=fake_bankid.url, RATELIMIT_ENABLED=False,
-                        EXPORT_DIR=str(tmp_path / "exports"))
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, BANKID_URL=fake_bankid.url, RATELIMIT_ENABLED=False,
+                  EXPORT_DIR=str(tmp_path / "exports")) as app:
+        yield app
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from helpers import PASSWORD, browser, make_test_app
+from helpers import PASSWORD, app_with, browser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -249,9 +249,8 @@ EVENT_LIKE = st.fixed_dictionaries({}, optional={name: JSON_VALUES | st.text() f
 
 @pytest.fixture
 def unlimited_app(database_url, tmp_path):
-    app = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=False)
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, RATELIMIT_ENABLED=False) as app:
+        yield app
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -13,7 +13,7 @@ import zxingcpp
 from fake_bankid import FakeBankId, complete, failed, pending
 from flask import render_template
 from flask_login import login_user
-from helpers import BROWSER_UA, SECRET_KEY, csrf_token, free_port, make_test_app
+from helpers import BROWSER_UA, SECRET_KEY, app_with, csrf_token, free_port
 from PIL import Image
 from sqlmodel import select
 
@@ -47,9 +47,8 @@ def client(app):
 @pytest.fixture
 def app(database_url, tmp_path, fake):
     """The usual test app, with BankID pointed at the fake server."""
-    app = make_test_app(database_url, tmp_path, BANKID_URL=fake.url)
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, BANKID_URL=fake.url) as app:
+        yield app
 
 
 @pytest.fixture
@@ -263,12 +262,11 @@ def test_bankid_failing_while_polling_ends_the_order_kindly(client, session, fak
 
 
 def test_an_unreachable_bankid_gives_a_friendly_page(database_url, tmp_path):
-    app = make_test_app(database_url, tmp_path, BANKID_URL=f"http://127.0.0.1:{free_port()}")
-    client = app.test_client()
-    client.set_cookie("lang", "en")
-    page = start(client)
-    assert page.status_code == 503 and "can't be reached right now" in text(page)
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, BANKID_URL=f"http://127.0.0.1:{free_port()}") as app:
+        client = app.test_client()
+        client.set_cookie("lang", "en")
+        page = start(client)
+        assert page.status_code == 503 and "can't be reached right now" in text(page)
 
 
 # --- cancelling ---------------------------------------------------------------------------
@@ -412,17 +410,16 @@ def test_bankid_is_offered_on_the_login_page_when_configured(client):
 
 
 def test_bankid_is_hidden_everywhere_when_not_configured(database_url, tmp_path, user_factory):
-    app = make_test_app(database_url, tmp_path, BANKID_URL=None)
-    client = app.test_client()
-    page = client.get("/auth/login?lang=en")
-    assert "bankid" not in page.get_data(as_text=True).lower()
-    token = csrf_token(client, "/auth/login")
-    assert client.post("/auth/bankid/start", data={"purpose": "login", "csrf_token": token}).status_code == 404
-    assert client.get("/auth/bankid/status").status_code == 404
-    with app.test_request_context():
-        login_user(Principal(user_factory(), "token"))
-        assert render_template("account/_bankid_link.html").strip() == ""
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, BANKID_URL=None) as app:
+        client = app.test_client()
+        page = client.get("/auth/login?lang=en")
+        assert "bankid" not in page.get_data(as_text=True).lower()
+        token = csrf_token(client, "/auth/login")
+        assert client.post("/auth/bankid/start", data={"purpose": "login", "csrf_token": token}).status_code == 404
+        assert client.get("/auth/bankid/status").status_code == 404
+        with app.test_request_context():
+            login_user(Principal(user_factory(), "token"))
+            assert render_template("account/_bankid_link.html").strip() == ""
 
 
 def test_starting_is_limited_per_client(client, fake):

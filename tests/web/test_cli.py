@@ -16,13 +16,12 @@ from stickerreg.services.relay import FinderDetails
 
 
 def test_init_db_migrates_an_empty_database(tmp_path):
-    from helpers import make_test_app
+    from helpers import app_with
 
-    app = make_test_app(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", tmp_path)
-    result = app.test_cli_runner().invoke(args=["init-db"])
-    assert result.exit_code == 0, result.output
-    assert "newest migration" in result.output
-    app.extensions["db_engine"].dispose()
+    with app_with(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", tmp_path) as app:
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert "newest migration" in result.output
 
 
 def test_seed_demo_prints_the_owner_and_active_stickers(app, session):

@@ -72,13 +72,10 @@ def test_every_footer_links_the_cookie_page(client):
 
 
 def test_the_privacy_page_covers_everyone_we_hold_data_about_and_the_retention_settings(app, database_url, tmp_path):
-    from helpers import make_test_app
+    from helpers import app_with
 
-    shorter = make_test_app(database_url, tmp_path, RETENTION_CLOSED_CONVERSATION_DAYS=45, LEAD_RETENTION_DAYS=60)
-    try:
+    with app_with(database_url, tmp_path, RETENTION_CLOSED_CONVERSATION_DAYS=45, LEAD_RETENTION_DAYS=60) as shorter:
         page = visible(browser(shorter).get("/privacy"))
-    finally:
-        shorter.extensions["db_engine"].dispose()
     for heading in ("If you found something", "If you are a customer", "If you work with us",
                     "If a partner gave us your number (telemarketing)", "Your rights"):
         assert heading in page

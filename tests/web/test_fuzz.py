@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import csrf_token, make_test_app, phone_client
+from helpers import app_with, csrf_token, phone_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,9 +28,8 @@ NASTY = [
 @pytest.fixture
 def fuzz_app(database_url, tmp_path):
     # Limits off here: the point is what the routes do with input, not how often.
-    app = make_test_app(database_url, tmp_path, RATELIMIT_ENABLED=False)
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, RATELIMIT_ENABLED=False) as app:
+        yield app
 
 
 @pytest.fixture

@@ -104,14 +104,11 @@ def test_json_log_lines_are_redacted_like_text_ones(app, json_logs):
 
 
 def test_the_app_writes_json_log_lines_when_asked(database_url, tmp_path, json_logs):
-    from helpers import make_test_app
+    from helpers import app_with
 
     logs.use_format("text")  # text changes nothing: the handlers keep the JSON formatter set above
-    app = make_test_app(database_url, tmp_path, LOG_FORMAT="json")
-    try:
+    with app_with(database_url, tmp_path, LOG_FORMAT="json") as app:
         app.logger.warning("opened /c/%s", "SecretConversationToken123")
-    finally:
-        app.extensions["db_engine"].dispose()
     [line] = [json.loads(line) for line in json_logs.getvalue().splitlines()]
     assert line["message"] == "opened /c/[redacted]"
 

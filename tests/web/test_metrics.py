@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from helpers import SECRET_KEY, free_port, make_test_app, phone_client
+from helpers import SECRET_KEY, app_with, free_port, phone_client
 from prometheus_client.parser import text_string_to_metric_families
 
 from stickerreg import codes, metrics
@@ -29,9 +29,8 @@ AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def metrics_app(database_url, tmp_path):
-    app = make_test_app(database_url, tmp_path, METRICS_TOKEN=TOKEN)
-    yield app
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, METRICS_TOKEN=TOKEN) as app:
+        yield app
 
 
 @pytest.fixture
@@ -128,14 +127,11 @@ def test_a_sticker_page_is_counted_and_timed_under_its_endpoint(metrics_client, 
 
 def test_an_answer_the_rate_limiter_gives_is_counted_and_timed_too(database_url, tmp_path):
     """The hooks come before the extensions', so a request they refuse still has its clock."""
-    app = make_test_app(database_url, tmp_path, METRICS_TOKEN=TOKEN, RATELIMIT_FINDER_LOOKUP="1 per day")
-    try:
+    with app_with(database_url, tmp_path, METRICS_TOKEN=TOKEN, RATELIMIT_FINDER_LOOKUP="1 per day") as app:
         client = phone_client(app)
         before = scrape(client)
         assert [client.get(f"/s/{codes.generate()}").status_code for _ in range(2)] == [200, 429]
         after = scrape(client)
-    finally:
-        app.extensions["db_engine"].dispose()
     refused = dict(endpoint="finder.sticker", method="GET", status="429")
     assert value(after, "stickerreg_http_requests_total", **refused) == \
         value(before, "stickerreg_http_requests_total", **refused) + 1

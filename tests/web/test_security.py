@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 import redis
-from helpers import BROWSER_UA, make_test_app, phone_client
+from helpers import BROWSER_UA, app_with, phone_client
 
 from stickerreg import codes
 
@@ -98,52 +98,47 @@ def redis_available() -> bool:
 def test_limits_hold_across_app_instances_with_redis_storage(database_url, tmp_path):
     """Two app processes share their counts through Redis, as production workers do."""
     settings = dict(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
-    first, second = (make_test_app(database_url, tmp_path, **settings) for _ in range(2))
     code = codes.generate()
     # Addresses of this run only, so earlier runs' counters can't interfere.
     network = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
-    statuses = [post_message(app.test_client(), code, f"{network}.{n}").status_code
-                for n, app in enumerate([first, second, first, second])]
+    with app_with(database_url, tmp_path, **settings) as first, app_with(database_url, tmp_path, **settings) as second:
+        statuses = [post_message(app.test_client(), code, f"{network}.{n}").status_code
+                    for n, app in enumerate([first, second, first, second])]
     assert statuses == [303, 303, 303, 429]
     store = redis.Redis(host="127.0.0.1", port=6379)
     keys = list(store.scan_iter(f"*sticker:{code}*"))
     assert keys, "the per-sticker counter lives in Redis"
     store.delete(*keys, *store.scan_iter(f"*{network}.*"))
-    for app in (first, second):
-        app.extensions["db_engine"].dispose()
 
 
 def test_a_redis_outage_keeps_finder_pages_up_with_limits_in_memory(database_url, tmp_path, caplog):
     from helpers import free_port
 
-    app = make_test_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
-    client = phone_client(app)
-    code = codes.generate()
-    statuses = [client.get(f"/s/{code}").status_code for _ in range(31)]
-    assert statuses == [200] * 30 + [429]  # served, and still limited (30 a minute) in memory
-    assert "falling back to in-memory storage" in caplog.text
-    ready = client.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json == {"status": "degraded", "checks": {"database": "ok", "rate_limit_storage": "down",
-                                                           "worker": "none"}, "worker_last_seen": None}
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0") as app:
+        client = phone_client(app)
+        code = codes.generate()
+        statuses = [client.get(f"/s/{code}").status_code for _ in range(31)]
+        assert statuses == [200] * 30 + [429]  # served, and still limited (30 a minute) in memory
+        assert "falling back to in-memory storage" in caplog.text
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json == {"status": "degraded", "checks": {"database": "ok", "rate_limit_storage": "down",
+                                                               "worker": "none"}, "worker_last_seen": None}
 
 
 @pytest.mark.skipif(not redis_available(), reason="Redis at 127.0.0.1:6379 is not reachable")
 def test_readyz_says_ok_when_the_database_and_redis_answer(database_url, tmp_path):
-    app = make_test_app(database_url, tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
-    ready = app.test_client().get("/readyz")
-    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "rate_limit_storage": "ok",
-                                                                 "worker": "none"}
-    app.extensions["db_engine"].dispose()
+    with app_with(database_url, tmp_path, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0") as app:
+        ready = app.test_client().get("/readyz")
+        assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "rate_limit_storage": "ok",
+                                                                     "worker": "none"}
 
 
 def test_readyz_is_503_without_a_database(tmp_path):
     from helpers import free_port
 
-    app = make_test_app(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing", tmp_path)
-    ready = app.test_client().get("/readyz")
-    assert ready.status_code == 503 and ready.json["status"] == "down"
-    assert ready.json["checks"]["database"] == "down"
-    assert app.test_client().get("/healthz").json == {"status": "ok"}
-    app.extensions["db_engine"].dispose()
+    with app_with(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing", tmp_path) as app:
+        ready = app.test_client().get("/readyz")
+        assert ready.status_code == 503 and ready.json["status"] == "down"
+        assert ready.json["checks"]["database"] == "down"
+        assert app.test_client().get("/healthz").json == {"status": "ok"}
