@@ -51,6 +51,11 @@ def value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def growth(before: dict, after: dict, name: str, **labels) -> float:
+    """How much a series went up between two scrapes."""
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
 def as_unknown_url(response, path: str) -> tuple:
     """What a visitor can tell from an answer: status, type and body (the path left out)."""
     return response.status_code, response.mimetype, response.get_data(as_text=True).replace(path, "<path>")
@@ -116,11 +121,9 @@ def test_a_sticker_page_is_counted_and_timed_under_its_endpoint(metrics_client, 
     assert metrics_client.get(f"/s/{code}").status_code == 200
     after = scrape(metrics_client)
     counted = dict(endpoint="finder.sticker", method="GET", status="200")
-    assert value(after, "stickerreg_http_requests_total", **counted) == \
-        value(before, "stickerreg_http_requests_total", **counted) + 1
+    assert growth(before, after, "stickerreg_http_requests_total", **counted) == 1
     timed = dict(endpoint="finder.sticker", method="GET")
-    assert value(after, "stickerreg_http_request_duration_seconds_count", **timed) == \
-        value(before, "stickerreg_http_request_duration_seconds_count", **timed) + 1
+    assert growth(before, after, "stickerreg_http_request_duration_seconds_count", **timed) == 1
     assert value(after, "stickerreg_http_request_duration_seconds_bucket", le="+Inf", **timed) == \
         value(after, "stickerreg_http_request_duration_seconds_count", **timed)
 
@@ -133,11 +136,9 @@ def test_an_answer_the_rate_limiter_gives_is_counted_and_timed_too(database_url,
         assert [client.get(f"/s/{codes.generate()}").status_code for _ in range(2)] == [200, 429]
         after = scrape(client)
     refused = dict(endpoint="finder.sticker", method="GET", status="429")
-    assert value(after, "stickerreg_http_requests_total", **refused) == \
-        value(before, "stickerreg_http_requests_total", **refused) + 1
+    assert growth(before, after, "stickerreg_http_requests_total", **refused) == 1
     timed = dict(endpoint="finder.sticker", method="GET")
-    assert value(after, "stickerreg_http_request_duration_seconds_count", **timed) == \
-        value(before, "stickerreg_http_request_duration_seconds_count", **timed) + 2
+    assert growth(before, after, "stickerreg_http_request_duration_seconds_count", **timed) == 2
 
 
 def test_no_label_holds_a_path_a_code_a_token_or_a_customer_number(metrics_app, metrics_client, sticker_factory,
