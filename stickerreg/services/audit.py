@@ -16,10 +16,11 @@ VIEW_WINDOW = timedelta(minutes=30)
 
 
 def record(session: Session, *, action: str, target: SQLModel | type[SQLModel], subject_id: int | None,
-           actor: User | None = None, role: str | None = None, detail: dict | None = None) -> AuditEntry:
+           actor: User | None = None, role: str | None = None, detail: dict | None = None,
+           reason: str | None = None) -> AuditEntry:
     """Write who (`actor`, in `role`; the system or an API client when None) did `action` to
-    `target` (a row, or a table as a whole), a record of customer `subject_id`. `detail`
-    names what changed, never values that are personal data."""
+    `target` (a row, or a table as a whole), a record of customer `subject_id`, and why
+    (`reason`, a fixed key). `detail` names what changed, never values that are personal data."""
     whole_table = isinstance(target, type)
     entry = AuditEntry(
         actor_id=actor.id if actor else None,
@@ -29,6 +30,7 @@ def record(session: Session, *, action: str, target: SQLModel | type[SQLModel], 
         object_type=target.__tablename__,
         object_id=None if whole_table else getattr(target, "public_id", None),
         detail=detail or {},
+        reason=reason,
     )
     session.add(entry)
     return entry
@@ -48,9 +50,8 @@ def record_views(session: Session, customers: Iterable[User], *, staff: User, re
     ))
     written = []
     for customer_id in sorted(shown.keys() - logged):
-        entry = record(session, action="customer.viewed", target=shown[customer_id], subject_id=customer_id, actor=staff)
-        entry.reason = reason
-        written.append(entry)
+        written.append(record(session, action="customer.viewed", target=shown[customer_id], subject_id=customer_id,
+                              actor=staff, reason=reason))
     return written
 
 

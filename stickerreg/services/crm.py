@@ -95,8 +95,8 @@ def open_record(session: Session, customer: User, *, staff: User, reason: str) -
     """The customer's record, and an audit entry saying who opened it and why (one of REASONS)."""
     if reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}")
-    entry = audit.record(session, action="customer.viewed", target=customer, subject_id=customer.id, actor=staff)
-    entry.reason = reason
+    audit.record(session, action="customer.viewed", target=customer, subject_id=customer.id, actor=staff,
+                 reason=reason)
     return record_of(session, customer)
 
 
