@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, create_engine, func, select
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -53,6 +54,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def count_by(session: Session, column, values: type[Enum]) -> dict[str, int]:
+    """Rows per value of `column` in one GROUP BY, every one of `values` named (0 for none)."""
+    found = dict(session.exec(select(column, func.count()).group_by(column)).all())
+    return {value.value: found.get(value.value, 0) for value in values}
 
 
 def alembic_config(url: str):

@@ -27,6 +27,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select, update
 
+from stickerreg.db import count_by
 from stickerreg.models import OutboxKind, OutboxMessage, OutboxStatus, utcnow
 from stickerreg.services.worker import new_worker_id
 
@@ -287,12 +288,7 @@ def requeue_dead(session: Session, *, now: datetime | None = None) -> int:
 
 def counts(session: Session) -> dict[str, int]:
     """Rows per status, for the CLI and monitoring."""
-    found = dict(
-        session.exec(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        ).all()
-    )
-    return {status.value: found.get(status.value, 0) for status in OutboxStatus}
+    return count_by(session, OutboxMessage.status, OutboxStatus)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import and_, or_
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, func, select, update
+from sqlmodel import Session, select, update
 
 from stickerreg import codes, qr, tokens
-from stickerreg.db import session_scope
+from stickerreg.db import count_by, session_scope
 from stickerreg.models import Batch, BatchStatus, ExportJob, JobStatus, Sticker, StickerSet, StickerStatus, User, utcnow
 from stickerreg.printing import images, layouts, pdf
 from stickerreg.services import stickers
@@ -238,8 +238,7 @@ def jobs_of(session: Session, batch: Batch, *, limit: int = 20) -> list[ExportJo
 
 def job_counts(session: Session) -> dict[str, int]:
     """Export jobs per status, every status named (for monitoring); one query on the status index."""
-    found = dict(session.exec(select(ExportJob.status, func.count()).group_by(ExportJob.status)).all())
-    return {status.value: found.get(status.value, 0) for status in JobStatus}
+    return count_by(session, ExportJob.status, JobStatus)
 
 
 def export_filename(batch: Batch, job: ExportJob) -> str:
